@@ -1,0 +1,2 @@
+//! Extractor throughput over whole mail bodies (filled in with the extractor).
+fn main() {}

@@ -1,0 +1,102 @@
+//! Which language a client wrote in: Spanish or English, by counting function words.
+//!
+//! Mails to a freelancer are short and full of names, URLs and product words; what tells the two
+//! languages apart reliably is their small closed-class words (articles, prepositions, pronouns),
+//! plus a few letters only Spanish uses. A full statistical detector would add megabytes for two
+//! languages; this one is a table and a loop.
+
+use serde::Serialize;
+
+/// A language plazo can read and answer in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Spanish.
+    Es,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The ISO 639-1 code, as used for template folders (`templates/es/`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Es => "es",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language for an ISO 639-1 code.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code.to_ascii_lowercase().as_str() {
+            "es" => Some(Lang::Es),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// Every language plazo knows, in a stable order.
+    pub const ALL: [Lang; 2] = [Lang::Es, Lang::En];
+}
+
+const SPANISH: &[&str] = &[
+    "el", "la", "los", "las", "un", "una", "de", "del", "que", "y", "en", "por", "para", "con",
+    "no", "es", "lo", "al", "se", "me", "te", "mi", "tu", "su", "hoy", "mañana", "manana", "ya",
+    "pero", "como", "muy", "más", "mas", "hola", "gracias", "favor", "puedes", "necesito",
+    "antes", "hasta", "esta", "este", "semana", "web", "está", "sale", "ahora", "cuando", "q",
+    "d", "x", "hay", "son", "le", "nos", "tenemos", "saludos", "buenas", "buenos", "días",
+    "tarde", "noche", "porfa", "porfi", "también", "sí", "si", "estoy",
+];
+
+const ENGLISH: &[&str] = &[
+    "the", "an", "of", "and", "to", "in", "for", "on", "by", "with", "is", "are", "it",
+    "this", "that", "you", "your", "we", "our", "i", "my", "can", "could", "please",
+    "thanks", "thank", "hi", "hello", "today", "tomorrow", "need", "be", "will", "would", "at",
+    "before", "end", "week", "from", "have", "has", "get", "do", "not", "asap", "let", "know",
+    "just", "all", "so", "if", "up", "out", "as", "what", "when", "there", "tonight", "morning",
+    "cheers", "regards", "best", "its", "it's", "i'm", "we're", "don't", "tmrw",
+];
+
+/// The language of `text`, or `None` when it shows no sign of either.
+pub fn detect(text: &str) -> Option<Lang> {
+    let mut es = 0u32;
+    let mut en = 0u32;
+    for word in text
+        .split(|c: char| !(c.is_alphabetic() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .take(2000)
+    {
+        if word.chars().any(|c| matches!(c, 'ñ' | 'Ñ' | '¿' | '¡')) {
+            es += 2;
+        }
+        let lower = word.to_lowercase();
+        if SPANISH.contains(&lower.as_str()) {
+            es += 1;
+        }
+        if ENGLISH.contains(&lower.as_str()) {
+            en += 1;
+        }
+    }
+    if text.contains('¿') || text.contains('¡') {
+        es += 2;
+    }
+    match es.cmp(&en) {
+        std::cmp::Ordering::Greater => Some(Lang::Es),
+        std::cmp::Ordering::Less => Some(Lang::En),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_sentences() {
+        assert_eq!(detect("Can you update the banner today?"), Some(Lang::En));
+        assert_eq!(detect("¿Puedes subir el banner hoy?"), Some(Lang::Es));
+        assert_eq!(detect("Actualiza la web ya, porfa"), Some(Lang::Es));
+        assert_eq!(detect("Need it by EOD"), Some(Lang::En));
+        assert_eq!(detect("12345 !!!"), None);
+    }
+}

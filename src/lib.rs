@@ -1,0 +1,31 @@
+//! plazo protects a freelancer's time.
+//!
+//! It watches the freelancer's inbox and, when a client's mail arrives outside business hours or
+//! asks for something sooner than the notice window allows, answers once, politely, in the
+//! client's language, with the earliest time the work can really be delivered.
+//!
+//! The crate reads as the pipeline it runs (design §1):
+//!
+//! - [`mail`]: the inbound view of one raw message (addresses, text, language).
+//! - [`gate`]: may we answer at all? (RFC 3834: never to lists, bots, bounces, ourselves.)
+//! - [`extract`]: the deadline the client demands, read from their own words.
+//! - [`calendar`]: business time: hours, holidays, next opening, earliest feasible delivery.
+//! - [`policy`]: which triggers fire (`outside-hours`, `short-notice`), giving a [`policy::Decision`].
+//! - [`render`]: the reply, from templates, as the exact bytes that will be sent.
+//! - [`pipeline`]: the stages above run in order over one message, with the per-sender ledger.
+//!
+//! Around them: [`config`] (the TOML file and its checks), [`lang`], [`zone`], and [`cli`]
+//! (one file per subcommand). None of the decision code touches the network, the wall clock or a
+//! database: the arrival instant is always an argument.
+
+pub mod calendar;
+pub mod cli;
+pub mod config;
+pub mod extract;
+pub mod gate;
+pub mod lang;
+pub mod mail;
+pub mod pipeline;
+pub mod policy;
+pub mod render;
+pub mod zone;
