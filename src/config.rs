@@ -1,1 +1,1076 @@
-//! config
+//! The configuration file (design §3): one TOML file, read in two passes.
+//!
+//! The first pass is serde into plain `Raw*` structs, with every key it does not know collected
+//! (not fatal at once). The second pass checks each value (zones, ranges, durations, holidays,
+//! addresses) and turns it into the typed [`Config`] the pipeline uses. Every problem found in
+//! either pass is kept with its key path and line, so `plazo check` can list them all at once.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::calendar::{Counts, Holiday, Range, Schedule};
+use crate::lang::Lang;
+use crate::policy::Trigger;
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The key path, such as `schedule.monday[1]`.
+    pub key: String,
+    /// The 1-based line of the key or value, when known.
+    pub line: Option<usize>,
+    /// What is wrong, in lowercase words.
+    pub message: String,
+}
+
+impl Problem {
+    /// The problem as `FILE:LINE: key: message`, the form editors and grep understand.
+    pub fn located(&self, file: &Path) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}: {}: {}", file.display(), self.key, self.message),
+            None => format!("{}: {}: {}", file.display(), self.key, self.message),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.key, self.message),
+            None => write!(f, "{}: {}", self.key, self.message),
+        }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file was read but holds problems.
+    #[error("{} has {} problem{}:\n{}", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" }, list(path, problems))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+fn list(path: &Path, problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  {}", p.located(path)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Who the freelancer is.
+    pub identity: Identity,
+    /// When she works.
+    pub schedule: Schedule,
+    /// How much notice she needs.
+    pub notice: Notice,
+    /// When and how to reply.
+    pub reply: Reply,
+    /// The mailbox to watch.
+    pub imap: Option<Server>,
+    /// The server replies go out through.
+    pub smtp: Option<Server>,
+    /// Where state is kept.
+    pub state: State,
+}
+
+/// `[identity]`.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Display name of the From of every reply.
+    pub name: String,
+    /// The freelancer's address, lowercased.
+    pub address: String,
+    /// More addresses that count as hers, lowercased.
+    pub aliases: Vec<String>,
+    /// How to reach her in a real emergency, if she says.
+    pub emergency: Option<String>,
+}
+
+impl Identity {
+    /// True when `address` (any case) is one of hers.
+    pub fn is_mine(&self, address: &str) -> bool {
+        let address = address.trim().to_lowercase();
+        self.address == address || self.aliases.contains(&address)
+    }
+}
+
+/// `[notice]`.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// The notice a normal request needs.
+    pub minimum: Duration,
+    /// How the notice is counted.
+    pub counts: Counts,
+    /// The notice with a rush fee, if offered.
+    pub rush_minimum: Option<Duration>,
+    /// The rush fee as free text.
+    pub rush_fee: Option<String>,
+}
+
+/// Who may receive replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Any sender that passes the gate.
+    Anyone,
+    /// Only senders matching `reply.clients`.
+    Clients,
+}
+
+/// `[reply]`.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The triggers that may cause a reply.
+    pub triggers: Vec<Trigger>,
+    /// Who may receive replies.
+    pub audience: Audience,
+    /// Client patterns: `@domain` or an address, `*` as wildcard.
+    pub clients: Vec<String>,
+    /// Senders never answered, same patterns.
+    pub never: Vec<String>,
+    /// One reply per sender and trigger within this period.
+    pub once_per_sender: Duration,
+    /// Never answer mail that arrived longer ago than this.
+    pub max_age: Duration,
+    /// The language of replies when the client's cannot be told.
+    pub default_language: Lang,
+    /// The template folder, resolved against the config file; `None` = built-in templates.
+    pub templates: Option<PathBuf>,
+    /// Whether sent replies are stored in the Sent folder.
+    pub save_to_sent: bool,
+}
+
+/// Transport security of a server connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Implicit TLS from the first byte.
+    Tls,
+    /// Plain connection upgraded with STARTTLS.
+    Starttls,
+    /// No TLS at all (only towards a loopback address).
+    Plain,
+}
+
+/// Where a password comes from. Never the password itself: it is read when needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// A file holding it (trailing newline dropped).
+    File(PathBuf),
+    /// A command printing it.
+    Command(String),
+    /// An environment variable.
+    Env(String),
+}
+
+/// `[imap]` or `[smtp]`.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Transport security.
+    pub security: Security,
+    /// Login name.
+    pub username: String,
+    /// Where the password comes from.
+    pub password: PasswordSource,
+    /// The mailbox to watch (IMAP only).
+    pub mailbox: String,
+    /// Polling interval when the server has no IDLE (IMAP only).
+    pub poll_interval: Duration,
+    /// The folder replies are saved to; `None` = the SPECIAL-USE `\Sent` mailbox (IMAP only).
+    pub sent_folder: Option<String>,
+    /// An extra trust anchor (PEM), for self-signed servers.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `[state]`.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// The SQLite file.
+    pub path: PathBuf,
+}
+
+// ---------------------------------------------------------------------------------------------
+// First pass: the file's shape.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawConfig {
+    identity: RawIdentity,
+    schedule: RawSchedule,
+    notice: RawNotice,
+    reply: RawReply,
+    imap: Option<RawServer>,
+    smtp: Option<RawServer>,
+    state: RawState,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawIdentity {
+    name: String,
+    address: String,
+    aliases: Vec<String>,
+    emergency: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawSchedule {
+    timezone: String,
+    monday: Vec<String>,
+    tuesday: Vec<String>,
+    wednesday: Vec<String>,
+    thursday: Vec<String>,
+    friday: Vec<String>,
+    saturday: Vec<String>,
+    sunday: Vec<String>,
+    holidays: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct RawNotice {
+    minimum: String,
+    counts: String,
+    rush_minimum: String,
+    rush_fee: String,
+}
+
+impl Default for RawNotice {
+    fn default() -> Self {
+        RawNotice {
+            minimum: "24h".into(),
+            counts: "business".into(),
+            rush_minimum: String::new(),
+            rush_fee: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct RawReply {
+    triggers: Vec<String>,
+    audience: String,
+    clients: Vec<String>,
+    never: Vec<String>,
+    once_per_sender: String,
+    max_age: String,
+    default_language: String,
+    templates: String,
+    save_to_sent: bool,
+}
+
+impl Default for RawReply {
+    fn default() -> Self {
+        RawReply {
+            triggers: vec!["outside-hours".into(), "short-notice".into()],
+            audience: "anyone".into(),
+            clients: vec![],
+            never: vec![],
+            once_per_sender: "7d".into(),
+            max_age: "24h".into(),
+            default_language: "es".into(),
+            templates: String::new(),
+            save_to_sent: true,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawServer {
+    host: String,
+    port: Option<u16>,
+    security: String,
+    username: String,
+    password_file: String,
+    password_command: String,
+    mailbox: String,
+    poll_interval: String,
+    sent_folder: String,
+    ca_file: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct RawState {
+    path: String,
+}
+
+impl Default for RawState {
+    fn default() -> Self {
+        RawState {
+            path: "/var/lib/plazo/state.sqlite3".into(),
+        }
+    }
+}
+
+/// Keys that only make sense for IMAP.
+const IMAP_ONLY: [&str; 3] = ["mailbox", "poll_interval", "sent_folder"];
+
+// ---------------------------------------------------------------------------------------------
+// Loading.
+
+impl Config {
+    /// Reads and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates `text` as if read from `path` (relative paths inside resolve against its folder).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |problems| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        };
+        let doc = match DeTable::parse(text) {
+            Ok(doc) => doc,
+            Err(err) => {
+                let line = err.span().map(|s| line_of(text, s.start));
+                let message = err.message().trim().to_string();
+                return Err(invalid(vec![Problem {
+                    key: "(syntax)".into(),
+                    line,
+                    message,
+                }]));
+            }
+        };
+        let locate = Locator { text, doc: &doc };
+        let mut problems = Vec::new();
+        let mut unknown = Vec::new();
+        let de = toml::de::Deserializer::from(doc.clone());
+        let raw: RawConfig = match serde_ignored::deserialize(de, |p| unknown.push(segments(&p))) {
+            Ok(raw) => raw,
+            Err(err) => {
+                problems.extend(unknown.iter().map(|k| locate.unknown(k)));
+                problems.push(Problem {
+                    key: "(type)".into(),
+                    line: err.span().map(|s| line_of(text, s.start)),
+                    message: err.message().trim().to_string(),
+                });
+                return Err(invalid(problems));
+            }
+        };
+        for key in &unknown {
+            problems.push(locate.unknown(key));
+        }
+        let mut check = Checker {
+            locate,
+            problems: &mut problems,
+        };
+        let config = check.config(raw, path);
+        problems.sort_by_key(|p| (p.line.unwrap_or(usize::MAX), p.key.clone()));
+        match config {
+            Some(config) if problems.is_empty() => Ok(config),
+            _ => Err(invalid(problems)),
+        }
+    }
+
+    /// The rules `plazo run` adds to [`Config::load`]: the mail servers must be configured.
+    pub fn daemon_problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (name, server) in [("imap", &self.imap), ("smtp", &self.smtp)] {
+            if server.is_none() {
+                problems.push(Problem {
+                    key: name.into(),
+                    line: None,
+                    message: format!("missing [{name}] section: the daemon needs it"),
+                });
+            }
+        }
+        problems
+    }
+}
+
+/// Where the default config file is: `$PLAZO_CONFIG`, else `$XDG_CONFIG_HOME/plazo/config.toml`,
+/// else `/etc/plazo/config.toml`.
+pub fn default_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("PLAZO_CONFIG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os("XDG_CONFIG_HOME").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p).join("plazo").join("config.toml");
+    }
+    PathBuf::from("/etc/plazo/config.toml")
+}
+
+/// One step of a key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn segments(path: &serde_ignored::Path<'_>) -> Vec<Seg> {
+    use serde_ignored::Path as P;
+    let mut out = match path {
+        P::Root => return Vec::new(),
+        P::Seq { parent, .. }
+        | P::Map { parent, .. }
+        | P::Some { parent }
+        | P::NewtypeStruct { parent }
+        | P::NewtypeVariant { parent } => segments(parent),
+    };
+    match path {
+        P::Seq { index, .. } => out.push(Seg::Index(*index)),
+        P::Map { key, .. } => out.push(Seg::Key(key.clone())),
+        _ => {}
+    }
+    out
+}
+
+fn display(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset)
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Finds the line of a key path in the parsed document.
+struct Locator<'a> {
+    text: &'a str,
+    doc: &'a Spanned<DeTable<'a>>,
+}
+
+impl Locator<'_> {
+    /// The line of the key (for tables and unknown keys) or of the value at `path`.
+    fn line(&self, path: &[Seg]) -> Option<usize> {
+        let mut table: &DeTable<'_> = self.doc.get_ref();
+        let mut value: Option<&Spanned<DeValue<'_>>> = None;
+        let mut key_span = None;
+        for seg in path {
+            let current = match (seg, value.map(Spanned::get_ref)) {
+                (Seg::Key(k), None) => table.get_key_value(k.as_str()),
+                (Seg::Key(k), Some(DeValue::Table(t))) => {
+                    table = t;
+                    table.get_key_value(k.as_str())
+                }
+                (Seg::Index(i), Some(DeValue::Array(a))) => {
+                    value = Some(a.get(*i)?);
+                    key_span = None;
+                    continue;
+                }
+                _ => None,
+            }?;
+            key_span = Some(current.0.span());
+            value = Some(current.1);
+        }
+        let span = key_span.or_else(|| value.map(Spanned::span))?;
+        Some(line_of(self.text, span.start))
+    }
+
+    fn problem(&self, path: &[Seg], message: impl Into<String>) -> Problem {
+        Problem {
+            key: display(path),
+            line: self.line(path),
+            message: message.into(),
+        }
+    }
+
+    fn unknown(&self, path: &[Seg]) -> Problem {
+        self.problem(path, "unknown key")
+    }
+}
+
+fn key(parts: &[&str]) -> Vec<Seg> {
+    parts.iter().map(|p| Seg::Key((*p).to_string())).collect()
+}
+
+fn item(parts: &[&str], index: usize) -> Vec<Seg> {
+    let mut k = key(parts);
+    k.push(Seg::Index(index));
+    k
+}
+
+/// The second pass: checks values and builds the typed config, recording every problem.
+struct Checker<'a, 'p> {
+    locate: Locator<'a>,
+    problems: &'p mut Vec<Problem>,
+}
+
+impl Checker<'_, '_> {
+    fn report(&mut self, path: &[Seg], message: impl Into<String>) {
+        let p = self.locate.problem(path, message);
+        self.problems.push(p);
+    }
+
+    fn config(&mut self, raw: RawConfig, path: &Path) -> Option<Config> {
+        let base = path.parent().unwrap_or(Path::new("."));
+        let identity = self.identity(raw.identity);
+        let schedule = self.schedule(raw.schedule);
+        let notice = self.notice(raw.notice);
+        let reply = self.reply(raw.reply, base);
+        let imap = raw.imap.map(|s| self.server("imap", s, 993, base));
+        let smtp = raw.smtp.map(|s| self.server("smtp", s, 587, base));
+        let state = State {
+            path: base.join(raw.state.path),
+        };
+        Some(Config {
+            path: path.to_path_buf(),
+            identity: identity?,
+            schedule: schedule?,
+            notice: notice?,
+            reply: reply?,
+            imap: imap.flatten(),
+            smtp: smtp.flatten(),
+            state,
+        })
+    }
+
+    fn address(&mut self, path: &[Seg], value: &str) -> Option<String> {
+        let v = value.trim();
+        let ok = match v.rsplit_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.is_empty()
+                    && !v.chars().any(|c| c.is_whitespace() || "<>,;\"".contains(c))
+            }
+            None => false,
+        };
+        if ok {
+            Some(v.to_lowercase())
+        } else {
+            self.report(path, format!("\"{value}\" is not an e-mail address"));
+            None
+        }
+    }
+
+    fn identity(&mut self, raw: RawIdentity) -> Option<Identity> {
+        if raw.name.trim().is_empty() {
+            self.report(
+                &key(&["identity", "name"]),
+                "missing: the name replies are signed with",
+            );
+        }
+        if raw.name.contains(['\r', '\n']) {
+            self.report(&key(&["identity", "name"]), "must be one line");
+        }
+        let address = if raw.address.is_empty() {
+            self.report(
+                &key(&["identity", "address"]),
+                "missing: the From address of replies",
+            );
+            None
+        } else {
+            self.address(&key(&["identity", "address"]), &raw.address)
+        };
+        let aliases: Vec<_> = raw
+            .aliases
+            .iter()
+            .enumerate()
+            .map(|(i, a)| self.address(&item(&["identity", "aliases"], i), a))
+            .collect();
+        Some(Identity {
+            name: raw.name.trim().to_string(),
+            address: address?,
+            aliases: aliases.into_iter().collect::<Option<_>>()?,
+            emergency: Some(raw.emergency.trim().to_string()).filter(|e| !e.is_empty()),
+        })
+    }
+
+    fn schedule(&mut self, raw: RawSchedule) -> Option<Schedule> {
+        let tz = if raw.timezone.is_empty() {
+            self.report(
+                &key(&["schedule", "timezone"]),
+                "missing: an IANA zone such as \"Europe/Madrid\"",
+            );
+            None
+        } else {
+            match raw.timezone.parse::<Tz>() {
+                Ok(tz) => Some(tz),
+                Err(_) => {
+                    self.report(
+                        &key(&["schedule", "timezone"]),
+                        format!(
+                            "unknown time zone \"{}\": use an IANA name such as \"Europe/Madrid\"",
+                            raw.timezone
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        let days = [
+            ("monday", &raw.monday),
+            ("tuesday", &raw.tuesday),
+            ("wednesday", &raw.wednesday),
+            ("thursday", &raw.thursday),
+            ("friday", &raw.friday),
+            ("saturday", &raw.saturday),
+            ("sunday", &raw.sunday),
+        ];
+        let mut week: [Vec<Range>; 7] = Default::default();
+        let mut ok = true;
+        for (slot, (day, ranges)) in week.iter_mut().zip(days) {
+            for (i, text) in ranges.iter().enumerate() {
+                match parse_range(text) {
+                    Ok(r) => slot.push(r),
+                    Err(msg) => {
+                        ok = false;
+                        self.report(&item(&["schedule", day], i), msg);
+                    }
+                }
+            }
+            slot.sort();
+            if let Some(w) = slot.windows(2).find(|w| w[0].end > w[1].start) {
+                ok = false;
+                let msg = format!("ranges {} and {} overlap", w[0].label(), w[1].label());
+                self.report(&key(&["schedule", day]), msg);
+            }
+        }
+        if ok && week.iter().all(Vec::is_empty) {
+            ok = false;
+            self.report(
+                &key(&["schedule"]),
+                "no working hours on any day: give at least one of monday … sunday",
+            );
+        }
+        let mut holidays = Vec::new();
+        for (i, text) in raw.holidays.iter().enumerate() {
+            match parse_holiday(text) {
+                Ok(h) => holidays.push(h),
+                Err(msg) => {
+                    ok = false;
+                    self.report(&item(&["schedule", "holidays"], i), msg);
+                }
+            }
+        }
+        Some(Schedule {
+            tz: tz?,
+            week,
+            holidays,
+        })
+        .filter(|_| ok)
+    }
+
+    fn duration(&mut self, path: &[Seg], text: &str) -> Option<Duration> {
+        match parse_duration(text) {
+            Ok(d) => Some(d),
+            Err(msg) => {
+                self.report(path, msg);
+                None
+            }
+        }
+    }
+
+    fn notice(&mut self, raw: RawNotice) -> Option<Notice> {
+        let minimum = self.duration(&key(&["notice", "minimum"]), &raw.minimum);
+        let counts = match raw.counts.as_str() {
+            "business" => Some(Counts::Business),
+            "calendar" => Some(Counts::Calendar),
+            other => {
+                self.report(
+                    &key(&["notice", "counts"]),
+                    format!("\"{other}\" is not one of \"business\", \"calendar\""),
+                );
+                None
+            }
+        };
+        let rush_minimum = if raw.rush_minimum.trim().is_empty() {
+            Some(None)
+        } else {
+            self.duration(&key(&["notice", "rush_minimum"]), &raw.rush_minimum)
+                .map(Some)
+        };
+        if let (Some(m), Some(Some(r))) = (minimum, rush_minimum)
+            && r > m
+        {
+            self.report(
+                &key(&["notice", "rush_minimum"]),
+                "is longer than notice.minimum: a rush must be faster",
+            );
+        }
+        Some(Notice {
+            minimum: minimum?,
+            counts: counts?,
+            rush_minimum: rush_minimum?,
+            rush_fee: Some(raw.rush_fee.trim().to_string()).filter(|f| !f.is_empty()),
+        })
+    }
+
+    fn reply(&mut self, raw: RawReply, base: &Path) -> Option<Reply> {
+        let mut triggers = Vec::new();
+        let mut ok = true;
+        for (i, t) in raw.triggers.iter().enumerate() {
+            match Trigger::from_tag(t) {
+                Some(t) => triggers.push(t),
+                None => {
+                    ok = false;
+                    self.report(
+                        &item(&["reply", "triggers"], i),
+                        format!("\"{t}\" is not one of \"outside-hours\", \"short-notice\""),
+                    );
+                }
+            }
+        }
+        let audience = match raw.audience.as_str() {
+            "anyone" => Some(Audience::Anyone),
+            "clients" => Some(Audience::Clients),
+            other => {
+                self.report(
+                    &key(&["reply", "audience"]),
+                    format!("\"{other}\" is not one of \"anyone\", \"clients\""),
+                );
+                None
+            }
+        };
+        if audience == Some(Audience::Clients) && raw.clients.is_empty() {
+            self.report(
+                &key(&["reply", "clients"]),
+                "empty while audience = \"clients\": nobody would ever be answered",
+            );
+        }
+        for (name, list) in [("clients", &raw.clients), ("never", &raw.never)] {
+            for (i, p) in list.iter().enumerate() {
+                if let Err(msg) = check_pattern(p) {
+                    ok = false;
+                    self.report(&item(&["reply", name], i), msg);
+                }
+            }
+        }
+        let once = self.duration(&key(&["reply", "once_per_sender"]), &raw.once_per_sender);
+        let max_age = self.duration(&key(&["reply", "max_age"]), &raw.max_age);
+        let lang = Lang::from_code(&raw.default_language);
+        if lang.is_none() {
+            self.report(
+                &key(&["reply", "default_language"]),
+                format!("\"{}\" is not one of \"es\", \"en\"", raw.default_language),
+            );
+        }
+        let templates = Some(raw.templates.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| base.join(t));
+        if let Some(dir) = &templates
+            && !dir.is_dir()
+        {
+            ok = false;
+            let msg = format!("template folder {} does not exist", dir.display());
+            self.report(&key(&["reply", "templates"]), msg);
+        }
+        Some(Reply {
+            triggers,
+            audience: audience?,
+            clients: raw
+                .clients
+                .iter()
+                .map(|c| c.trim().to_lowercase())
+                .collect(),
+            never: raw.never.iter().map(|c| c.trim().to_lowercase()).collect(),
+            once_per_sender: once?,
+            max_age: max_age?,
+            default_language: lang?,
+            templates,
+            save_to_sent: raw.save_to_sent,
+        })
+        .filter(|_| ok)
+    }
+
+    fn server(
+        &mut self,
+        name: &str,
+        raw: RawServer,
+        default_port: u16,
+        base: &Path,
+    ) -> Option<Server> {
+        let mut ok = true;
+        if name == "smtp" {
+            let given = [&raw.mailbox, &raw.poll_interval, &raw.sent_folder];
+            for (k, value) in IMAP_ONLY.into_iter().zip(given) {
+                if !value.is_empty() {
+                    ok = false;
+                    self.report(&key(&[name, k]), format!("only [imap] has {k}"));
+                }
+            }
+        }
+        if raw.host.trim().is_empty() {
+            ok = false;
+            self.report(&key(&[name, "host"]), "missing: the server's host name");
+        }
+        if raw.username.trim().is_empty() {
+            ok = false;
+            self.report(&key(&[name, "username"]), "missing: the login name");
+        }
+        let security = match raw.security.as_str() {
+            "" | "tls" => Security::Tls,
+            "starttls" => Security::Starttls,
+            "plain" => Security::Plain,
+            other => {
+                ok = false;
+                self.report(
+                    &key(&[name, "security"]),
+                    format!("\"{other}\" is not one of \"tls\", \"starttls\", \"plain\""),
+                );
+                Security::Tls
+            }
+        };
+        if security == Security::Plain && !is_loopback(&raw.host) {
+            ok = false;
+            self.report(
+                &key(&[name, "security"]),
+                format!("\"plain\" sends the password in clear: only allowed towards a loopback address, not \"{}\"", raw.host),
+            );
+        }
+        let port = match raw.port {
+            Some(0) => {
+                ok = false;
+                self.report(&key(&[name, "port"]), "0 is not a port");
+                0
+            }
+            Some(p) => p,
+            None => match (name, security) {
+                ("smtp", Security::Tls) => 465,
+                ("imap", Security::Starttls | Security::Plain) => 143,
+                _ => default_port,
+            },
+        };
+        let env = format!("PLAZO_{}_PASSWORD", name.to_uppercase());
+        let password = match (raw.password_file.trim(), raw.password_command.trim()) {
+            ("", "") => PasswordSource::Env(env),
+            (file, "") => PasswordSource::File(base.join(file)),
+            ("", command) => PasswordSource::Command(command.to_string()),
+            _ => {
+                ok = false;
+                self.report(
+                    &key(&[name, "password_command"]),
+                    "give password_file or password_command, not both",
+                );
+                PasswordSource::Env(env)
+            }
+        };
+        let poll_interval = if raw.poll_interval.is_empty() {
+            Some(Duration::seconds(60))
+        } else {
+            self.duration(&key(&[name, "poll_interval"]), &raw.poll_interval)
+        };
+        Some(Server {
+            host: raw.host.trim().to_string(),
+            port,
+            security,
+            username: raw.username.trim().to_string(),
+            password,
+            mailbox: Some(raw.mailbox.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "INBOX".into()),
+            poll_interval: poll_interval?,
+            sent_folder: Some(raw.sent_folder.trim().to_string()).filter(|s| !s.is_empty()),
+            ca_file: Some(raw.ca_file.trim())
+                .filter(|c| !c.is_empty())
+                .map(|c| base.join(c)),
+        })
+        .filter(|_| ok)
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Parses a duration such as `"90m"`, `"36h"`, `"7d"` or `"1h 30m"`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let std = humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("\"{text}\" is not a duration ({e}): write it like \"90m\", \"36h\" or \"7d\"")
+    })?;
+    Duration::from_std(std).map_err(|_| format!("\"{text}\" is too long"))
+}
+
+/// Parses a working range such as `"09:00-14:00"` (the end may be `24:00`).
+pub fn parse_range(text: &str) -> Result<Range, String> {
+    let bad = |why: &str| format!("\"{text}\" is not a time range like \"09:00-14:00\": {why}");
+    let (a, b) = text
+        .split_once('-')
+        .ok_or_else(|| bad("no '-' between start and end"))?;
+    let minute = |s: &str, end: bool| -> Result<u32, String> {
+        let (h, m) = s
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| bad("times are HH:MM"))?;
+        let (h, m) = (
+            h.parse::<u32>().map_err(|_| bad("times are HH:MM"))?,
+            m.parse::<u32>().map_err(|_| bad("times are HH:MM"))?,
+        );
+        if m >= 60 || h > 24 || (h == 24 && (m != 0 || !end)) {
+            return Err(bad(&format!("{} is not a time of day", s.trim())));
+        }
+        Ok(h * 60 + m)
+    };
+    let (start, end) = (minute(a, false)?, minute(b, true)?);
+    if end <= start {
+        return Err(bad(
+            "the end must come after the start (split a range past midnight across two days)",
+        ));
+    }
+    Ok(Range { start, end })
+}
+
+/// Parses a holiday: `"2026-12-25"` or an inclusive range `"2026-12-31..2027-01-06"`.
+pub fn parse_holiday(text: &str) -> Result<Holiday, String> {
+    let date = |s: &str| {
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|_| format!("\"{}\" is not a date like \"2026-12-25\"", s.trim()))
+    };
+    match text.split_once("..") {
+        None => {
+            let d = date(text)?;
+            Ok(Holiday { first: d, last: d })
+        }
+        Some((a, b)) => {
+            let (first, last) = (date(a)?, date(b)?);
+            if last < first {
+                return Err(format!(
+                    "\"{text}\" ends before it starts: write the earlier date first"
+                ));
+            }
+            Ok(Holiday { first, last })
+        }
+    }
+}
+
+fn check_pattern(p: &str) -> Result<(), String> {
+    let p = p.trim();
+    if p.is_empty() || !p.contains('@') || p.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "\"{p}\" is not an address pattern: use \"@domain\", \"name@domain\" or a '*' wildcard like \"*@domain\""
+        ));
+    }
+    Ok(())
+}
+
+/// True when the lowercased `address` matches `pattern`: `@domain` (that exact domain), or an
+/// address where `*` stands for any run of characters.
+pub fn matches_pattern(pattern: &str, address: &str) -> bool {
+    if let Some(domain) = pattern.strip_prefix('@') {
+        return address
+            .rsplit_once('@')
+            .is_some_and(|(_, d)| glob(domain, d));
+    }
+    glob(pattern, address)
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(matches_pattern(
+            "@cliente-a.example",
+            "laura@cliente-a.example"
+        ));
+        assert!(!matches_pattern(
+            "@cliente-a.example",
+            "laura@cliente-a.example.evil"
+        ));
+        assert!(!matches_pattern(
+            "@cliente-a.example",
+            "laura@sub.cliente-a.example"
+        ));
+        assert!(matches_pattern(
+            "*@newsletter.example",
+            "x@newsletter.example"
+        ));
+        assert!(matches_pattern("*@*.example", "x@a.example"));
+        assert!(!matches_pattern("jefe@b.example", "jefe2@b.example"));
+        assert!(matches_pattern("a*a@x", "aa@x"));
+        assert!(!matches_pattern("a*a@x", "a@x"));
+    }
+
+    #[test]
+    fn ranges_and_holidays() {
+        assert_eq!(
+            parse_range("09:00-14:00"),
+            Ok(Range {
+                start: 540,
+                end: 840
+            })
+        );
+        assert_eq!(parse_range("18:00-24:00").map(|r| r.end), Ok(1440));
+        assert!(parse_range("25:00-26:00").is_err());
+        assert!(parse_range("14:00-09:00").is_err());
+        assert!(parse_range("24:00-24:00").is_err());
+        assert!(parse_holiday("2026-12-31..2027-01-06").is_ok());
+        assert!(parse_holiday("2027-01-06..2026-12-31").is_err());
+        assert!(parse_holiday("2026-13-01").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("36h"), Ok(Duration::hours(36)));
+        assert_eq!(parse_duration("90m"), Ok(Duration::minutes(90)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::days(7)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::minutes(90)));
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,1 +1,304 @@
-//! gate
+//! The gate (design §5): may we answer this message at all?
+//!
+//! An auto-responder that answers a mailing list, a bounce, another robot or itself causes floods
+//! and loops. The rules come from RFC 3834 (§2, §3.1.8), RFC 5230 (Sieve vacation) and the
+//! practice of mature responders. They run in a fixed order and the first hit gives the one
+//! [`Skip`] reason that is logged and stored. The rules that need state or the policy (duplicate,
+//! too old, no trigger) are applied by [`crate::pipeline`], in the same order.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::config::{Audience, Config, matches_pattern};
+use crate::mail::{Inbound, ReturnPath, strip_comments};
+
+/// Why a message gets no reply. One tag each (design §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Skip {
+    /// No Return-Path header: nowhere safe to reply to.
+    NoReturnPath,
+    /// `Return-Path: <>`: a bounce or another automatic message.
+    NullReturnPath,
+    /// From one of the freelancer's own addresses.
+    #[serde(rename = "self")]
+    OwnAddress,
+    /// `Auto-Submitted` other than `no`, or a delivery/read report.
+    AutoSubmitted,
+    /// `X-Auto-Response-Suppress` asks for no auto-replies.
+    AutoResponseSuppress,
+    /// Mail from a mailing list.
+    List,
+    /// `Precedence: bulk`, `list` or `junk`.
+    Bulk,
+    /// The server's spam filter flagged it.
+    Spam,
+    /// A system sender (MAILER-DAEMON, LISTSERV, majordomo, owner-*, *-request).
+    SystemSender,
+    /// A no-reply sender.
+    Noreply,
+    /// None of the freelancer's addresses is among the recipients.
+    NotRecipient,
+    /// The sender is on the `never` list.
+    NeverList,
+    /// `audience = "clients"` and the sender is not a client.
+    NotClient,
+    /// This sender was already answered for these triggers within `once_per_sender`.
+    Duplicate,
+    /// The mail arrived longer ago than `max_age`.
+    TooOld,
+    /// No trigger fired: within hours and with enough notice.
+    NoTrigger,
+}
+
+impl Skip {
+    /// The tag used in logs, JSON and the state store.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Skip::NoReturnPath => "no-return-path",
+            Skip::NullReturnPath => "null-return-path",
+            Skip::OwnAddress => "self",
+            Skip::AutoSubmitted => "auto-submitted",
+            Skip::AutoResponseSuppress => "auto-response-suppress",
+            Skip::List => "list",
+            Skip::Bulk => "bulk",
+            Skip::Spam => "spam",
+            Skip::SystemSender => "system-sender",
+            Skip::Noreply => "noreply",
+            Skip::NotRecipient => "not-recipient",
+            Skip::NeverList => "never-list",
+            Skip::NotClient => "not-client",
+            Skip::Duplicate => "duplicate",
+            Skip::TooOld => "too-old",
+            Skip::NoTrigger => "no-trigger",
+        }
+    }
+
+    /// Every reason, in the order the pipeline applies them.
+    pub const ALL: [Skip; 16] = [
+        Skip::NoReturnPath,
+        Skip::NullReturnPath,
+        Skip::OwnAddress,
+        Skip::AutoSubmitted,
+        Skip::AutoResponseSuppress,
+        Skip::List,
+        Skip::Bulk,
+        Skip::Spam,
+        Skip::SystemSender,
+        Skip::Noreply,
+        Skip::NotRecipient,
+        Skip::NeverList,
+        Skip::NotClient,
+        Skip::Duplicate,
+        Skip::TooOld,
+        Skip::NoTrigger,
+    ];
+
+    /// The reason for a tag.
+    pub fn from_tag(tag: &str) -> Option<Skip> {
+        Skip::ALL.into_iter().find(|s| s.tag() == tag)
+    }
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.tag())
+    }
+}
+
+/// The headers whose mere presence marks mailing-list mail (RFC 2369, RFC 2919).
+const LIST_HEADERS: [&str; 7] = [
+    "list-id",
+    "list-help",
+    "list-subscribe",
+    "list-unsubscribe",
+    "list-post",
+    "list-owner",
+    "list-archive",
+];
+
+/// Runs the stateless rules in order; `Err` holds the first that hit.
+pub fn check(msg: &Inbound, config: &Config) -> Result<(), Skip> {
+    let me = &config.identity;
+    let return_path = match &msg.return_path {
+        ReturnPath::Missing => return Err(Skip::NoReturnPath),
+        ReturnPath::Null => return Err(Skip::NullReturnPath),
+        ReturnPath::Address(a) => a.as_str(),
+    };
+    let from = msg.from.as_ref().map(|m| m.address.as_str());
+    let senders = || {
+        [Some(return_path), from, msg.sender.as_deref()]
+            .into_iter()
+            .flatten()
+    };
+    if senders().any(|a| me.is_mine(a)) {
+        return Err(Skip::OwnAddress);
+    }
+    if msg
+        .header("auto-submitted")
+        .any(|v| !is_auto_submitted_no(v))
+        || msg.content_type == "multipart/report"
+    {
+        return Err(Skip::AutoSubmitted);
+    }
+    if msg
+        .header("x-auto-response-suppress")
+        .any(suppresses_auto_reply)
+    {
+        return Err(Skip::AutoResponseSuppress);
+    }
+    if LIST_HEADERS.iter().any(|h| msg.has_header(h)) {
+        return Err(Skip::List);
+    }
+    if msg.header("precedence").any(|v| {
+        let v = keyword(v);
+        v == "bulk" || v == "list" || v == "junk"
+    }) {
+        return Err(Skip::Bulk);
+    }
+    if is_spam(msg) {
+        return Err(Skip::Spam);
+    }
+    if [Some(return_path), from]
+        .into_iter()
+        .flatten()
+        .any(is_system_sender)
+    {
+        return Err(Skip::SystemSender);
+    }
+    if senders().any(is_noreply) {
+        return Err(Skip::Noreply);
+    }
+    if !msg.recipients.iter().any(|r| me.is_mine(r)) {
+        return Err(Skip::NotRecipient);
+    }
+    let sender = from.unwrap_or(return_path).to_lowercase();
+    if config
+        .reply
+        .never
+        .iter()
+        .any(|p| matches_pattern(p, &sender))
+    {
+        return Err(Skip::NeverList);
+    }
+    if config.reply.audience == Audience::Clients
+        && !config
+            .reply
+            .clients
+            .iter()
+            .any(|p| matches_pattern(p, &sender))
+    {
+        return Err(Skip::NotClient);
+    }
+    Ok(())
+}
+
+/// The first keyword of a structured header value: comments and parameters dropped, lowercased.
+fn keyword(value: &str) -> String {
+    let value = strip_comments(value);
+    value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// RFC 3834 §5: `Auto-Submitted: no` (with any comment or parameter) is the only human value.
+fn is_auto_submitted_no(value: &str) -> bool {
+    keyword(value) == "no"
+}
+
+/// `X-Auto-Response-Suppress` (MS-OXCMAIL): `All`, `OOF` or `AutoReply` suppress our kind of reply.
+fn suppresses_auto_reply(value: &str) -> bool {
+    strip_comments(value)
+        .split([',', ';', ' ', '\t'])
+        .map(str::trim)
+        .any(|v| {
+            v.eq_ignore_ascii_case("all")
+                || v.eq_ignore_ascii_case("oof")
+                || v.eq_ignore_ascii_case("autoreply")
+        })
+}
+
+fn is_spam(msg: &Inbound) -> bool {
+    let yes = |v: &str| {
+        let v = v.trim_start().to_ascii_lowercase();
+        v.starts_with("yes") || v.starts_with("true")
+    };
+    msg.header("x-spam-flag").any(yes)
+        || msg.header("x-spam").any(yes)
+        || msg.header("x-spam-status").any(yes)
+}
+
+fn local_part(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map_or(address, |(local, _)| local)
+        .trim_matches('"')
+        .to_ascii_lowercase()
+}
+
+fn is_system_sender(address: &str) -> bool {
+    let local = local_part(address);
+    matches!(
+        local.as_str(),
+        "mailer-daemon" | "listserv" | "majordomo" | "postmaster"
+    ) || local.starts_with("owner-")
+        || local.ends_with("-request")
+}
+
+fn is_noreply(address: &str) -> bool {
+    let local = local_part(address);
+    let base = local.split('+').next().unwrap_or_default();
+    matches!(
+        base,
+        "noreply" | "no-reply" | "donotreply" | "do-not-reply" | "no_reply" | "do_not_reply"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_submitted_values() {
+        assert!(is_auto_submitted_no("no"));
+        assert!(is_auto_submitted_no("No (sent by a human)"));
+        assert!(is_auto_submitted_no(" no ; x=1"));
+        assert!(!is_auto_submitted_no("auto-replied"));
+        assert!(!is_auto_submitted_no("(no) auto-generated"));
+        assert!(!is_auto_submitted_no(""));
+    }
+
+    #[test]
+    fn suppress_lists() {
+        assert!(suppresses_auto_reply("All"));
+        assert!(suppresses_auto_reply("DR, OOF, AutoReply"));
+        assert!(suppresses_auto_reply("autoreply"));
+        assert!(!suppresses_auto_reply("DR, RN, NRN"));
+    }
+
+    #[test]
+    fn sender_kinds() {
+        assert!(is_system_sender("MAILER-DAEMON@mx.example"));
+        assert!(is_system_sender("owner-lista@x.example"));
+        assert!(is_system_sender("lista-request@x.example"));
+        assert!(!is_system_sender("requester@x.example"));
+        assert!(is_noreply("No-Reply+abc@x.example"));
+        assert!(is_noreply("DoNotReply@x.example"));
+        assert!(!is_noreply("noreplyguy@x.example"));
+    }
+
+    #[test]
+    fn tags_round_trip() {
+        for s in Skip::ALL {
+            assert_eq!(Skip::from_tag(s.tag()), Some(s));
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::json!(s.tag()))
+            );
+        }
+    }
+}

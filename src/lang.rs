@@ -42,19 +42,19 @@ impl Lang {
 const SPANISH: &[&str] = &[
     "el", "la", "los", "las", "un", "una", "de", "del", "que", "y", "en", "por", "para", "con",
     "no", "es", "lo", "al", "se", "me", "te", "mi", "tu", "su", "hoy", "mañana", "manana", "ya",
-    "pero", "como", "muy", "más", "mas", "hola", "gracias", "favor", "puedes", "necesito",
-    "antes", "hasta", "esta", "este", "semana", "web", "está", "sale", "ahora", "cuando", "q",
-    "d", "x", "hay", "son", "le", "nos", "tenemos", "saludos", "buenas", "buenos", "días",
-    "tarde", "noche", "porfa", "porfi", "también", "sí", "si", "estoy",
+    "pero", "como", "muy", "más", "mas", "hola", "gracias", "favor", "puedes", "necesito", "antes",
+    "hasta", "esta", "este", "semana", "web", "está", "sale", "ahora", "cuando", "q", "d", "x",
+    "hay", "son", "le", "nos", "tenemos", "saludos", "buenas", "buenos", "días", "tarde", "noche",
+    "porfa", "porfi", "también", "sí", "si", "estoy",
 ];
 
 const ENGLISH: &[&str] = &[
-    "the", "an", "of", "and", "to", "in", "for", "on", "by", "with", "is", "are", "it",
-    "this", "that", "you", "your", "we", "our", "i", "my", "can", "could", "please",
-    "thanks", "thank", "hi", "hello", "today", "tomorrow", "need", "be", "will", "would", "at",
-    "before", "end", "week", "from", "have", "has", "get", "do", "not", "asap", "let", "know",
-    "just", "all", "so", "if", "up", "out", "as", "what", "when", "there", "tonight", "morning",
-    "cheers", "regards", "best", "its", "it's", "i'm", "we're", "don't", "tmrw",
+    "the", "an", "of", "and", "to", "in", "for", "on", "by", "with", "is", "are", "it", "this",
+    "that", "you", "your", "we", "our", "i", "my", "can", "could", "please", "thanks", "thank",
+    "hi", "hello", "today", "tomorrow", "need", "be", "will", "would", "at", "before", "end",
+    "week", "from", "have", "has", "get", "do", "not", "asap", "let", "know", "just", "all", "so",
+    "if", "up", "out", "as", "what", "when", "there", "tonight", "morning", "cheers", "regards",
+    "best", "its", "it's", "i'm", "we're", "don't", "tmrw",
 ];
 
 /// The language of `text`, or `None` when it shows no sign of either.

@@ -1,1 +1,416 @@
-//! mail
+//! The inbound view of one raw message: what the gate, the extractor and the reply need to know,
+//! decoded once.
+//!
+//! mail-parser does the RFC 5322 / MIME work (encoded words, folding, groups, charsets, HTML to
+//! text). This module adds what it leaves to us: the Return-Path as a yes/no/address, every
+//! recipient address in one list, header values unfolded for the gate, and the client's own words
+//! cut from quoted replies, forwarded messages and signatures. It never fails: a message with no
+//! headers or binary garbage gives a view with empty fields, which the gate then skips.
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders};
+
+use crate::lang::{self, Lang};
+
+/// At most this many bytes of the client's own text are kept (the rest is not a request).
+const OWN_TEXT_LIMIT: usize = 64 * 1024;
+
+/// What the Return-Path header says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnPath {
+    /// No Return-Path header.
+    Missing,
+    /// `Return-Path: <>`: a bounce or other automatic message (RFC 5321 null reverse-path).
+    Null,
+    /// The envelope sender, where replies go (RFC 3834 §4).
+    Address(String),
+}
+
+/// A mailbox: an address with its display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailbox {
+    /// The decoded display name, if any.
+    pub name: Option<String>,
+    /// The address as written.
+    pub address: String,
+}
+
+/// One parsed inbound message.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// The Message-ID, without angle brackets.
+    pub message_id: Option<String>,
+    /// The References ids, without angle brackets, oldest first.
+    pub references: Vec<String>,
+    /// The decoded subject on one line ("" when missing).
+    pub subject: String,
+    /// The Date header.
+    pub date: Option<DateTime<FixedOffset>>,
+    /// The envelope sender.
+    pub return_path: ReturnPath,
+    /// The first From mailbox.
+    pub from: Option<Mailbox>,
+    /// The Sender address.
+    pub sender: Option<String>,
+    /// Every address in To, Cc, Bcc, Resent-To, Resent-Cc and Resent-Bcc, lowercased.
+    pub recipients: Vec<String>,
+    /// Every header as (lowercased name, unfolded value), in order.
+    pub headers: Vec<(String, String)>,
+    /// The MIME type of the whole message, lowercased (`multipart/report`).
+    pub content_type: String,
+    /// The text body (text/plain, else the HTML turned into text).
+    pub text: String,
+    /// What the client wrote now: the text without quotes, forwards and signature.
+    pub own_text: String,
+    /// The language of the client's own text (with the subject).
+    pub lang: Option<Lang>,
+}
+
+impl Inbound {
+    /// Parses a raw message. Never fails.
+    pub fn parse(raw: &[u8]) -> Inbound {
+        let Some(msg) = MessageParser::default().parse(raw) else {
+            return Inbound::empty();
+        };
+        let headers: Vec<(String, String)> = msg
+            .headers()
+            .iter()
+            .map(|h| {
+                let bytes = raw
+                    .get(h.offset_start as usize..h.offset_end as usize)
+                    .unwrap_or_default();
+                (
+                    h.name.as_str().to_ascii_lowercase(),
+                    unfold(&String::from_utf8_lossy(bytes)),
+                )
+            })
+            .collect();
+        let return_path = headers
+            .iter()
+            .find(|(n, _)| n == "return-path")
+            .map_or(ReturnPath::Missing, |(_, v)| parse_return_path(v));
+        let mut recipients = Vec::new();
+        for name in [
+            HeaderName::To,
+            HeaderName::Cc,
+            HeaderName::Bcc,
+            HeaderName::ResentTo,
+            HeaderName::ResentCc,
+            HeaderName::ResentBcc,
+        ] {
+            for value in msg.header_values(name) {
+                if let Some(list) = value.as_address() {
+                    recipients.extend(addresses(list).map(|m| m.address.to_lowercase()));
+                }
+            }
+        }
+        let from = msg.from().and_then(|a| addresses(a).next());
+        let sender = msg
+            .sender()
+            .and_then(|a| addresses(a).next())
+            .map(|m| m.address);
+        let text = body_text(&msg);
+        let own_text = own_words(&text);
+        let subject = one_line(msg.subject().unwrap_or_default());
+        let lang = lang::detect(&own_text).or_else(|| lang::detect(&subject));
+        Inbound {
+            message_id: msg
+                .message_id()
+                .map(|id| one_line(id.trim_matches(['<', '>']))),
+            references: ids(msg.references()),
+            subject,
+            date: msg.date().and_then(to_chrono),
+            return_path,
+            from,
+            sender,
+            recipients,
+            headers,
+            content_type: msg
+                .root_part()
+                .content_type()
+                .map(|ct| {
+                    format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default())
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default(),
+            text,
+            own_text,
+            lang,
+        }
+    }
+
+    fn empty() -> Inbound {
+        Inbound {
+            message_id: None,
+            references: Vec::new(),
+            subject: String::new(),
+            date: None,
+            return_path: ReturnPath::Missing,
+            from: None,
+            sender: None,
+            recipients: Vec::new(),
+            headers: Vec::new(),
+            content_type: String::new(),
+            text: String::new(),
+            own_text: String::new(),
+            lang: None,
+        }
+    }
+
+    /// The unfolded values of every header called `name` (any case).
+    pub fn header<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True when a header called `name` is present.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.header(name).next().is_some()
+    }
+
+    /// The address replies go to: the Return-Path address.
+    pub fn reply_address(&self) -> Option<&str> {
+        match &self.return_path {
+            ReturnPath::Address(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// Joins folded header lines (RFC 5322 §2.2.3) and trims the value.
+fn unfold(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\r' | '\n' => {}
+            c => out.push(c),
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Removes every control character (CR and LF above all) so a value can never break a header.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_control() || c.is_whitespace() {
+            space = !out.is_empty();
+        } else {
+            if space {
+                out.push(' ');
+                space = false;
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn parse_return_path(value: &str) -> ReturnPath {
+    let value = strip_comments(value);
+    let inner = match (value.find('<'), value.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &value[a + 1..b],
+        _ => value.as_str(),
+    };
+    let inner = inner.trim();
+    if inner.is_empty() {
+        ReturnPath::Null
+    } else if inner.contains('@') && !inner.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // A source route (`<@a,@b:user@c>`) keeps only the mailbox.
+        let mailbox = inner.rsplit(':').next().unwrap_or(inner);
+        ReturnPath::Address(mailbox.to_string())
+    } else {
+        ReturnPath::Null
+    }
+}
+
+/// Drops RFC 5322 comments `( … )`, nesting included, and trims.
+pub fn strip_comments(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut depth = 0u32;
+    let mut escaped = false;
+    for c in value.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if depth > 0 => escaped = true,
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}
+
+fn addresses<'a>(list: &'a Address<'_>) -> impl Iterator<Item = Mailbox> + 'a {
+    list.iter().filter_map(|a| {
+        let address = a.address.as_deref()?.trim();
+        if !address.contains('@') {
+            return None;
+        }
+        Some(Mailbox {
+            name: a.name.as_deref().map(one_line).filter(|n| !n.is_empty()),
+            address: one_line(address),
+        })
+    })
+}
+
+fn ids(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    use mail_parser::HeaderValue as V;
+    let clean = |s: &str| one_line(s.trim_matches(['<', '>']));
+    match value {
+        V::Text(t) => vec![clean(t)],
+        V::TextList(list) => list.iter().map(|t| clean(t)).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|id| !id.is_empty())
+    .collect()
+}
+
+fn to_chrono(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
+    let secs = i32::from(d.tz_hour) * 3600 + i32::from(d.tz_minute) * 60;
+    let offset = FixedOffset::east_opt(if d.tz_before_gmt { -secs } else { secs })?;
+    offset
+        .with_ymd_and_hms(
+            i32::from(d.year),
+            u32::from(d.month),
+            u32::from(d.day),
+            u32::from(d.hour),
+            u32::from(d.minute),
+            u32::from(d.second),
+        )
+        .single()
+}
+
+/// The text body: the first text/plain part, else the first HTML part turned into text (with its
+/// quoted blocks removed first, since the text conversion would lose where they were).
+fn body_text(msg: &mail_parser::Message<'_>) -> String {
+    use mail_parser::PartType;
+    let part = msg
+        .text_body
+        .first()
+        .and_then(|id| msg.parts.get(*id as usize));
+    match part.map(|p| &p.body) {
+        Some(PartType::Text(text)) => text.to_string(),
+        Some(PartType::Html(html)) => {
+            mail_parser::decoders::html::html_to_text(&drop_html_quotes(html))
+        }
+        _ => String::new(),
+    }
+}
+
+/// Removes `<blockquote>` elements and Gmail/Outlook quote containers from HTML.
+fn drop_html_quotes(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let markers = [
+        "<blockquote",
+        "<div class=\"gmail_quote",
+        "<div id=\"divrplyfwdmsg",
+        "<div id=\"appendonsend",
+    ];
+    let cut = markers.iter().filter_map(|m| lower.find(m)).min();
+    match cut {
+        Some(at) if html.is_char_boundary(at) => html[..at].to_string(),
+        _ => html.to_string(),
+    }
+}
+
+/// The client's own words: the text up to the first quote header, forwarded-message header or
+/// signature separator, without `>` lines.
+pub fn own_words(text: &str) -> String {
+    let mut out = String::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        if ends_own_text(trimmed, lines.get(i + 1).map(|l| l.trim())) {
+            break;
+        }
+        if trimmed.starts_with('>') {
+            continue;
+        }
+        if out.len() + line.len() > OWN_TEXT_LIMIT {
+            break;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+fn ends_own_text(line: &str, next: Option<&str>) -> bool {
+    let lower = line.to_lowercase();
+    let is_separator = |l: &str| {
+        let l = l.trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c.is_whitespace());
+        [
+            "original message",
+            "mensaje original",
+            "forwarded message",
+            "mensaje reenviado",
+            "reenviado",
+        ]
+        .contains(&l)
+    };
+    let wrote =
+        |l: &str| l.ends_with("wrote:") || l.ends_with("escribió:") || l.ends_with("escribio:");
+    line == "--"
+        || line == "-- "
+        || line == "—"
+        || is_separator(&lower)
+        || lower.starts_with("begin forwarded message")
+        || lower.starts_with("inicio del mensaje reenviado")
+        || lower.starts_with("sent from my ")
+        || lower.starts_with("enviado desde mi ")
+        || lower.starts_with("get outlook for ")
+        || ((lower.starts_with("on ") || lower.starts_with("el ")) && wrote(&lower))
+        || ((lower.starts_with("on ") || lower.starts_with("el "))
+            && next.is_some_and(|n| wrote(&n.to_lowercase()) && n.len() < 80))
+        || ((lower.starts_with("from:") || lower.starts_with("de:"))
+            && next.is_some_and(|n| {
+                let n = n.to_lowercase();
+                n.starts_with("sent:")
+                    || n.starts_with("enviado:")
+                    || n.starts_with("date:")
+                    || n.starts_with("fecha:")
+            }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_words_cut_quotes_and_signature() {
+        let text = "Hola Ana,\nsube esto ya.\n\nEl vie, 20 nov 2026 a las 10:00, Ana <ana@x.example> escribió:\n> para el viernes\n";
+        assert_eq!(own_words(text), "Hola Ana,\nsube esto ya.");
+        let text = "Hi,\n> quoted\nplease fix\n-- \nLaura\nby Friday";
+        assert_eq!(own_words(text), "Hi,\nplease fix");
+        let text = "FYI\n\n---------- Forwarded message ---------\nFrom: x\nby Friday";
+        assert_eq!(own_words(text), "FYI");
+        let text =
+            "Ok\nOn Fri, 20 Nov 2026 at 10:00, Laura Méndez <laura@x.example>\nwrote:\n> by Friday";
+        assert_eq!(own_words(text), "Ok");
+    }
+
+    #[test]
+    fn return_path_forms() {
+        assert_eq!(parse_return_path("<>"), ReturnPath::Null);
+        assert_eq!(parse_return_path("< >"), ReturnPath::Null);
+        assert_eq!(
+            parse_return_path("<a@b.example> (comment)"),
+            ReturnPath::Address("a@b.example".into())
+        );
+        assert_eq!(
+            parse_return_path("<@relay.example:a@b.example>"),
+            ReturnPath::Address("a@b.example".into())
+        );
+    }
+
+    #[test]
+    fn one_line_strips_controls() {
+        assert_eq!(one_line("a\r\nBcc: x@y\n b"), "a Bcc: x@y b");
+    }
+}

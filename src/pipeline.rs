@@ -1,1 +1,187 @@
-//! pipeline
+//! The decision pipeline over one message: gate, understand, policy, render (design §1).
+//!
+//! This is the code `plazo preview` runs on files and the daemon runs on fetched messages. It is
+//! pure: the arrival instant and "now" are arguments, and the per-sender ledger is a trait the
+//! caller provides (in memory for `preview`, SQLite for the daemon). It records nothing itself:
+//! the caller stores the [`Decision`] and, for a reply, the ledger entries, in one step.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::extract::{self, Deadline};
+use crate::gate::{self, Skip};
+use crate::lang::Lang;
+use crate::mail::Inbound;
+use crate::policy::{self, Assessment, Trigger};
+use crate::render::{self, Outgoing, RenderError, Templates};
+use crate::zone::Zone;
+
+/// Who was answered for what, and when: what makes a second mail a `duplicate`.
+pub trait Ledger {
+    /// The last time `sender` (lowercased) was sent a reply for `trigger`, if ever.
+    fn last_reply(&self, sender: &str, trigger: Trigger) -> Option<DateTime<Utc>>;
+}
+
+/// A ledger kept in memory (for `plazo preview` and tests).
+#[derive(Debug, Default, Clone)]
+pub struct MemoryLedger {
+    entries: std::collections::BTreeMap<(String, Trigger), DateTime<Utc>>,
+}
+
+impl MemoryLedger {
+    /// Records that `sender` was answered for `triggers` at `at`.
+    pub fn record(&mut self, sender: &str, triggers: &[Trigger], at: DateTime<Utc>) {
+        for t in triggers {
+            self.entries.insert((sender.to_lowercase(), *t), at);
+        }
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn last_reply(&self, sender: &str, trigger: Trigger) -> Option<DateTime<Utc>> {
+        self.entries.get(&(sender.to_lowercase(), trigger)).copied()
+    }
+}
+
+/// What to do with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Send the reply.
+    Reply,
+    /// Send nothing.
+    Skip,
+}
+
+/// The outcome of the pipeline for one message.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Reply or skip.
+    pub action: Action,
+    /// The skip reason, for skips.
+    pub skip: Option<Skip>,
+    /// What business time said, when the pipeline got that far.
+    pub assessment: Option<Assessment>,
+    /// The triggers the reply answers (already-answered ones removed).
+    pub triggers: Vec<Trigger>,
+    /// The language of the reply (or the one it would have had).
+    pub language: Lang,
+    /// The address the reply goes to (the Return-Path), when there is one.
+    pub recipient: Option<String>,
+    /// The reply, for `Reply`.
+    pub reply: Option<Outgoing>,
+    /// When the mail arrived.
+    pub received: DateTime<Utc>,
+}
+
+impl Decision {
+    /// The reason as design §2 writes it: the skip tag, or the triggers joined by `+`.
+    pub fn reason(&self) -> String {
+        match self.skip {
+            Some(s) => s.tag().to_string(),
+            None => self
+                .triggers
+                .iter()
+                .map(|t| t.tag())
+                .collect::<Vec<_>>()
+                .join("+"),
+        }
+    }
+
+    /// The deadline the client demanded, if the pipeline got that far.
+    pub fn deadline(&self) -> Option<&Deadline> {
+        self.assessment.as_ref().and_then(|a| a.deadline.as_ref())
+    }
+}
+
+/// The inputs of one decision that are not the message.
+#[derive(Clone, Copy)]
+pub struct Moment {
+    /// When the message arrived (INTERNALDATE, or `--at`); business time counts from here.
+    pub arrival: DateTime<Utc>,
+    /// When the decision is made; `max_age` and the reply's Date use it.
+    pub now: DateTime<Utc>,
+}
+
+/// Runs the whole pipeline on `msg`.
+pub fn decide(
+    msg: &Inbound,
+    config: &Config,
+    templates: &Templates,
+    moment: Moment,
+    ledger: &dyn Ledger,
+) -> Result<Decision, RenderError> {
+    let language = msg.lang.unwrap_or(config.reply.default_language);
+    let recipient = msg.reply_address().map(str::to_string);
+    let skip = |skip: Skip, assessment: Option<Assessment>, triggers: Vec<Trigger>| Decision {
+        action: Action::Skip,
+        skip: Some(skip),
+        assessment,
+        triggers,
+        language,
+        recipient: recipient.clone(),
+        reply: None,
+        received: moment.arrival,
+    };
+    if let Err(reason) = gate::check(msg, config) {
+        return Ok(skip(reason, None, Vec::new()));
+    }
+    let Some(to) = msg.reply_address() else {
+        return Ok(skip(Skip::NoReturnPath, None, Vec::new()));
+    };
+    let assessment = policy::assess(config, moment.arrival, understand(msg, config, moment));
+    let sender = to.to_lowercase();
+    let fresh: Vec<Trigger> = assessment
+        .triggers
+        .iter()
+        .copied()
+        .filter(|t| {
+            ledger
+                .last_reply(&sender, *t)
+                .is_none_or(|last| moment.arrival - last >= config.reply.once_per_sender)
+        })
+        .collect();
+    if !assessment.triggers.is_empty() && fresh.is_empty() {
+        let fired = assessment.triggers.clone();
+        return Ok(skip(Skip::Duplicate, Some(assessment), fired));
+    }
+    if moment.now - moment.arrival > config.reply.max_age {
+        let fired = assessment.triggers.clone();
+        return Ok(skip(Skip::TooOld, Some(assessment), fired));
+    }
+    if fresh.is_empty() {
+        return Ok(skip(Skip::NoTrigger, Some(assessment), Vec::new()));
+    }
+    let reply = render::reply(
+        config,
+        templates,
+        msg,
+        to,
+        &assessment,
+        language,
+        moment.now,
+    )?;
+    Ok(Decision {
+        action: Action::Reply,
+        skip: None,
+        assessment: Some(assessment),
+        triggers: fresh,
+        language,
+        recipient: Some(to.to_string()),
+        reply: Some(reply),
+        received: moment.arrival,
+    })
+}
+
+/// The Understand stage: the earliest deadline in the subject and the client's own words, read
+/// against the Date header in the sender's zone (design §1).
+fn understand(msg: &Inbound, config: &Config, moment: Moment) -> Option<Deadline> {
+    let written = msg.date.unwrap_or_else(|| {
+        moment
+            .arrival
+            .with_timezone(&Zone::Named(config.schedule.tz).offset_at(moment.arrival))
+    });
+    let zone = Zone::of_sender(written, config.schedule.tz);
+    extract::find_in_mail(&msg.subject, &msg.own_text, written, zone)
+}

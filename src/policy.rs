@@ -1,1 +1,100 @@
-//! policy
+//! Policy (design §4): given when a mail arrived and what it demands, which triggers fire.
+//!
+//! `outside-hours` fires when the arrival instant is not inside working time; `short-notice` when
+//! the client's deadline is before the earliest feasible delivery. The instants computed on the
+//! way (next opening, earliest, earliest with rush) are kept in the [`Assessment`] because the
+//! reply quotes them.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::extract::Deadline;
+
+/// Why a reply is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Trigger {
+    /// The mail arrived outside working time.
+    #[serde(rename = "outside-hours")]
+    OutsideHours,
+    /// The mail demands a deadline before the earliest feasible delivery.
+    #[serde(rename = "short-notice")]
+    ShortNotice,
+}
+
+impl Trigger {
+    /// The tag used in config, logs and JSON.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Trigger::OutsideHours => "outside-hours",
+            Trigger::ShortNotice => "short-notice",
+        }
+    }
+
+    /// The trigger for a tag.
+    pub fn from_tag(tag: &str) -> Option<Trigger> {
+        [Trigger::OutsideHours, Trigger::ShortNotice]
+            .into_iter()
+            .find(|t| t.tag() == tag)
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.tag())
+    }
+}
+
+/// What business time says about one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// When the mail arrived.
+    pub received: DateTime<Utc>,
+    /// The deadline the client demanded, if any.
+    pub deadline: Option<Deadline>,
+    /// True when it arrived outside working time.
+    pub outside_hours: bool,
+    /// The next working moment at or after arrival.
+    pub next_opening: Option<DateTime<Utc>>,
+    /// The earliest feasible delivery with the normal notice.
+    pub earliest: Option<DateTime<Utc>>,
+    /// The earliest feasible delivery with the rush notice, when one is offered.
+    pub rush_earliest: Option<DateTime<Utc>>,
+    /// The triggers that fired and are enabled in the config, in a stable order.
+    pub triggers: Vec<Trigger>,
+}
+
+/// Assesses a request that arrived at `received` demanding `deadline`.
+pub fn assess(config: &Config, received: DateTime<Utc>, deadline: Option<Deadline>) -> Assessment {
+    let schedule = &config.schedule;
+    let notice = &config.notice;
+    let outside_hours = !schedule.is_working(received);
+    let next_opening = schedule.next_opening(received);
+    let earliest = schedule.earliest(received, notice.minimum, notice.counts);
+    let rush_earliest = notice
+        .rush_minimum
+        .and_then(|rush| schedule.earliest(received, rush, notice.counts));
+    let short_notice = match (&deadline, earliest) {
+        (Some(d), Some(e)) => d.at.to_utc() < e,
+        _ => false,
+    };
+    let triggers = [
+        (Trigger::OutsideHours, outside_hours),
+        (Trigger::ShortNotice, short_notice),
+    ]
+    .into_iter()
+    .filter(|(t, fired)| *fired && config.reply.triggers.contains(t))
+    .map(|(t, _)| t)
+    .collect();
+    Assessment {
+        received,
+        deadline,
+        outside_hours,
+        next_opening,
+        earliest,
+        rush_earliest,
+        triggers,
+    }
+}

@@ -1,18 +1,27 @@
-//! The command line (design §2): one file per subcommand; this file only dispatches.
+//! The command line (design §2): one file per subcommand; this file only dispatches and turns
+//! outcomes into exit codes (0 success, 1 failure, 78 unusable config).
 
+pub mod check;
 pub mod extract;
+pub mod preview;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
 
 /// Exit code for an unreadable or invalid configuration (EX_CONFIG).
 pub const EXIT_CONFIG: u8 = 78;
 
 /// plazo: answers clients' after-hours and short-notice mail once, with the earliest real delivery.
 #[derive(Debug, Parser)]
-#[command(name = "plazo", version, about)]
+#[command(name = "plazo", version, about, propagate_version = true)]
 pub struct Cli {
+    /// The config file [default: $PLAZO_CONFIG, else $XDG_CONFIG_HOME/plazo/config.toml, else /etc/plazo/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
@@ -21,6 +30,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Validate the config file and the templates, listing every problem.
+    Check(check::Args),
+    /// Run the decision pipeline on .eml files and show each decision and reply.
+    Preview(preview::Args),
     /// Deadline extraction only: what a text demands, and by when.
     Extract(extract::Args),
 }
@@ -30,12 +43,22 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PLAZO_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    let config_path = cli.config.unwrap_or_else(config::default_path);
     let result = match cli.command {
+        Command::Check(args) => check::run(args, &config_path),
+        Command::Preview(args) => match Config::load(&config_path) {
+            Ok(config) => preview::run(args, &config),
+            Err(err) => {
+                eprintln!("plazo: {err}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
         Command::Extract(args) => extract::run(args),
     };
     match result {

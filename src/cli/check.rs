@@ -1,0 +1,79 @@
+//! `plazo check`: validates the config file and the templates, listing every problem with its
+//! file, line and key.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::{Config, ConfigError, Problem};
+use crate::render::Templates;
+
+use super::EXIT_CONFIG;
+
+/// Arguments of `plazo check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Check the file and the templates only; do not log in to the mail servers.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// Runs `plazo check`.
+pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(ConfigError::Invalid { path, problems }) => {
+            for p in &problems {
+                println!("{}", p.located(&path));
+            }
+            println!(
+                "{}: invalid ({} problem{})",
+                path.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+        Err(err) => {
+            println!("{err}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
+    let mut problems: Vec<Problem> = config.daemon_problems();
+    match Templates::load(config.reply.templates.as_deref()) {
+        Ok(templates) => {
+            problems.extend(templates.check(&config).into_iter().map(|e| Problem {
+                key: "reply.templates".into(),
+                line: None,
+                message: e.to_string(),
+            }));
+            for (name, source) in &templates.sources {
+                let from = source
+                    .as_ref()
+                    .map_or_else(|| "built-in".to_string(), |p| p.display().to_string());
+                println!("template {name}: {from}");
+            }
+        }
+        Err(e) => problems.push(Problem {
+            key: "reply.templates".into(),
+            line: None,
+            message: e.to_string(),
+        }),
+    }
+    for p in &problems {
+        println!("{}", p.located(&config.path));
+    }
+    if !problems.is_empty() {
+        println!(
+            "{}: invalid ({} problems)",
+            config.path.display(),
+            problems.len()
+        );
+        return Ok(ExitCode::from(EXIT_CONFIG));
+    }
+    println!("{}: ok", config.path.display());
+    if !args.offline {
+        println!("online checks (IMAP login, SMTP AUTH) are not available yet: run with --offline");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
