@@ -1,0 +1,193 @@
+//! The config file: every problem listed with its line, `plazo check --offline` exit codes, and
+//! the shipped example.
+
+use std::path::Path;
+use std::process::Command;
+
+use plazo::config::{Config, ConfigError, PasswordSource};
+
+mod common;
+
+fn problems(text: &str) -> Vec<String> {
+    match Config::parse(text, Path::new("bad.toml")) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(ConfigError::Invalid { problems, .. }) => problems
+            .iter()
+            .map(|p| format!("{}:{}", p.line.map_or("-".into(), |l| l.to_string()), p.key))
+            .collect(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+const MINIMAL: &str = r#"
+[identity]
+name = "Ana"
+address = "ana@x.example"
+[schedule]
+timezone = "Europe/Madrid"
+monday = ["09:00-14:00"]
+"#;
+
+#[test]
+fn four_problems_at_once_with_lines() {
+    let text = r#"[identity]
+name = "Ana"
+address = "ana@x.example"
+
+[schedule]
+timezone = "Mars/Olympus"
+monday = ["09:00-14:00", "25:00-26:00"]
+holidays = ["2027-01-06..2026-12-31"]
+
+[reply]
+tone = "friendly"
+"#;
+    assert_eq!(
+        problems(text),
+        [
+            "6:schedule.timezone",
+            "7:schedule.monday[1]",
+            "8:schedule.holidays[0]",
+            "11:reply.tone"
+        ]
+    );
+}
+
+#[test]
+fn check_offline_lists_all_and_exits_78() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(
+        &path,
+        "[identity]\nname = \"Ana\"\naddress = \"ana@x.example\"\nfavourite = 1\n\n[schedule]\ntimezone = \"Europe/Madird\"\nmonday = [\"25:00-26:00\"]\nholidays = [\"2027-01-06..2026-12-31\"]\n",
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_plazo"))
+        .args(["check", "--offline", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run plazo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(78), "{stdout}");
+    let file = path.display().to_string();
+    for expected in [
+        format!("{file}:4: identity.favourite: unknown key"),
+        format!("{file}:7: schedule.timezone: unknown time zone \"Europe/Madird\""),
+        format!("{file}:8: schedule.monday[0]: \"25:00-26:00\""),
+        format!("{file}:9: schedule.holidays[0]: \"2027-01-06..2026-12-31\" ends before it starts"),
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&expected)),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn shipped_example_is_valid() {
+    let out = Command::new(env!("CARGO_BIN_EXE_plazo"))
+        .args(["check", "--offline", "--config"])
+        .arg(common::root().join("config.example.toml"))
+        .output()
+        .expect("run plazo");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn unreadable_file_exits_78_naming_it() {
+    let out = Command::new(env!("CARGO_BIN_EXE_plazo"))
+        .args(["check", "--offline", "--config", "/nonexistent/plazo.toml"])
+        .output()
+        .expect("run plazo");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/nonexistent/plazo.toml"));
+}
+
+#[test]
+fn syntax_error_has_a_line() {
+    let p = problems("[identity]\nname = \"Ana\"\naddress = \n");
+    assert_eq!(p.len(), 1);
+    assert!(p[0].starts_with("3:"), "{p:?}");
+}
+
+#[test]
+fn wrong_type_has_a_line() {
+    let p = problems(&format!("{MINIMAL}\n[reply]\nsave_to_sent = \"yes\"\n"));
+    assert!(p.iter().any(|p| p.starts_with("10:")), "{p:?}");
+}
+
+#[test]
+fn unknown_sections_and_nested_keys() {
+    let p = problems(&format!("{MINIMAL}\n[smtp]\nhost = \"h\"\nusername = \"u\"\nmailbox = \"INBOX\"\n[colours]\nx = 1\n"));
+    assert!(p.contains(&"12:smtp.mailbox".to_string()), "{p:?}");
+    assert!(p.contains(&"13:colours".to_string()), "{p:?}");
+}
+
+#[test]
+fn value_rules() {
+    let cases = [
+        ("[notice]\nminimum = \"soon\"", "notice.minimum"),
+        ("[notice]\ncounts = \"wall\"", "notice.counts"),
+        ("[notice]\nminimum = \"2h\"\nrush_minimum = \"6h\"", "notice.rush_minimum"),
+        ("[reply]\ntriggers = [\"weekend\"]", "reply.triggers[0]"),
+        ("[reply]\naudience = \"clients\"", "reply.clients"),
+        ("[reply]\nnever = [\"nobody\"]", "reply.never[0]"),
+        ("[reply]\ndefault_language = \"fr\"", "reply.default_language"),
+        ("[reply]\ntemplates = \"no-such-folder\"", "reply.templates"),
+        ("[imap]\nhost = \"mail.example.com\"\nusername = \"u\"\nsecurity = \"plain\"", "imap.security"),
+        ("[imap]\nhost = \"h\"\nusername = \"u\"\npassword_file = \"f\"\npassword_command = \"c\"", "imap.password_command"),
+        ("[imap]\nhost = \"h\"\nusername = \"u\"\nport = 0", "imap.port"),
+        ("[imap]\nusername = \"u\"", "imap.host"),
+    ];
+    for (extra, key) in cases {
+        let p = problems(&format!("{MINIMAL}\n{extra}\n"));
+        assert!(p.iter().any(|p| p.ends_with(key)), "{extra}: {p:?}");
+    }
+    let bad_schedule = [
+        ("tuesday = [\"10:00-12:00\", \"11:00-13:00\"]", "schedule.tuesday"),
+        ("tuesday = [\"9-14\"]", "schedule.tuesday[0]"),
+        ("tuesday = [\"14:00-09:00\"]", "schedule.tuesday[0]"),
+        ("holidays = [\"2026-02-30\"]", "schedule.holidays[0]"),
+    ];
+    for (extra, key) in bad_schedule {
+        let text = MINIMAL.replace("monday = [\"09:00-14:00\"]", &format!("monday = [\"09:00-14:00\"]\n{extra}"));
+        let p = problems(&text);
+        assert!(p.iter().any(|p| p.ends_with(key)), "{extra}: {p:?}");
+    }
+    let closed = MINIMAL.replace("monday = [\"09:00-14:00\"]", "");
+    assert!(problems(&closed).iter().any(|p| p.ends_with("schedule")));
+}
+
+#[test]
+fn defaults_and_password_sources() {
+    let c = common::config_text(&format!(
+        "{MINIMAL}\n[imap]\nhost = \"127.0.0.1\"\nusername = \"u\"\nsecurity = \"plain\"\n[smtp]\nhost = \"h\"\nusername = \"u\"\npassword_command = \"pass smtp\"\n"
+    ));
+    let imap = c.imap.expect("imap");
+    assert_eq!(imap.port, 143);
+    assert_eq!(imap.mailbox, "INBOX");
+    assert_eq!(imap.password, PasswordSource::Env("PLAZO_IMAP_PASSWORD".into()));
+    let smtp = c.smtp.expect("smtp");
+    // Security defaults to "tls", whose port is 465; "starttls" means 587.
+    assert_eq!(smtp.port, 465);
+    assert_eq!(smtp.password, PasswordSource::Command("pass smtp".into()));
+    let c2 = common::config_text(&format!(
+        "{MINIMAL}\n[smtp]\nhost = \"h\"\nusername = \"u\"\nsecurity = \"starttls\"\n"
+    ));
+    assert_eq!(c2.smtp.map(|s| s.port), Some(587));
+    assert_eq!(c.reply.once_per_sender, chrono::Duration::days(7));
+    assert_eq!(c.reply.max_age, chrono::Duration::hours(24));
+    assert!(c.reply.save_to_sent);
+}
+
+#[test]
+fn daemon_needs_servers() {
+    let c = common::config_text(MINIMAL);
+    let keys: Vec<_> = c.daemon_problems().into_iter().map(|p| p.key).collect();
+    assert_eq!(keys, ["imap", "smtp"]);
+}
