@@ -10,7 +10,7 @@
 //! - [`gate`]: may we answer at all? (RFC 3834: never to lists, bots, bounces, ourselves.)
 //! - [`extract`]: the deadline the client demands, read from their own words.
 //! - [`calendar`]: business time: hours, holidays, next opening, earliest feasible delivery.
-//! - [`policy`]: which triggers fire (`outside-hours`, `short-notice`), giving a [`policy::Decision`].
+//! - [`policy`]: which triggers fire (`outside-hours`, `short-notice`), giving an [`policy::Assessment`].
 //! - [`render`]: the reply, from templates, as the exact bytes that will be sent.
 //! - [`pipeline`]: the stages above run in order over one message, with the per-sender ledger.
 //!

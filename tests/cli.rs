@@ -24,9 +24,20 @@ const NEWSLETTER: &str = "examples/newsletter-friday-night.eml";
 
 #[test]
 fn friday_night_newsletter_gets_a_spanish_reply() {
-    let out = plazo(&["preview", "--config", "config.example.toml", "--at", FRIDAY_NIGHT, NEWSLETTER]);
+    let out = plazo(&[
+        "preview",
+        "--config",
+        "config.example.toml",
+        "--at",
+        FRIDAY_NIGHT,
+        NEWSLETTER,
+    ]);
     let text = stdout(&out);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let reply = text
         .split("--- the reply, as the client will see it ---")
         .nth(1)
@@ -35,8 +46,14 @@ fn friday_night_newsletter_gets_a_spanish_reply() {
     assert!(reply.contains("Hola Laura:"), "{reply}");
     // Next opening: Monday 09:00. Earliest with 36 working hours (Mon–Thu 8 h, Fri 5 h):
     // Monday 8 + Tuesday 8 + Wednesday 8 + Thursday 8 = 32, then 4 more on Friday: 13:00.
-    assert!(reply.contains("lo leeré el lunes 23 de noviembre a las 9:00 (hora de Madrid)"), "{reply}");
-    assert!(reply.contains("entregarlo es el viernes 27 de noviembre a las 13:00 (hora de Madrid)"), "{reply}");
+    assert!(
+        reply.contains("lo leeré el lunes 23 de noviembre a las 9:00 (hora de Madrid)"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("entregarlo es el viernes 27 de noviembre a las 13:00 (hora de Madrid)"),
+        "{reply}"
+    );
     // With the 6 h rush: Monday 09:00–14:00 and 16:00–17:00.
     assert!(reply.contains("lunes 23 de noviembre a las 17:00 (hora de Madrid) como encargo urgente (recargo de +50 %)"), "{reply}");
 }
@@ -44,9 +61,20 @@ fn friday_night_newsletter_gets_a_spanish_reply() {
 #[test]
 fn preview_json_contract() {
     let out = plazo(&[
-        "preview", "--json", "--config", "config.example.toml", "--at", FRIDAY_NIGHT, NEWSLETTER, NEWSLETTER,
+        "preview",
+        "--json",
+        "--config",
+        "config.example.toml",
+        "--at",
+        FRIDAY_NIGHT,
+        NEWSLETTER,
+        NEWSLETTER,
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<Value> = stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
@@ -54,7 +82,16 @@ fn preview_json_contract() {
     assert_eq!(lines.len(), 2);
     let first = &lines[0];
     for key in [
-        "file", "message_id", "action", "reason", "triggers", "received", "deadline", "earliest", "language", "reply",
+        "file",
+        "message_id",
+        "action",
+        "reason",
+        "triggers",
+        "received",
+        "deadline",
+        "earliest",
+        "language",
+        "reply",
     ] {
         assert!(first.get(key).is_some(), "missing {key}: {first}");
     }
@@ -64,23 +101,39 @@ fn preview_json_contract() {
     assert_eq!(first["next_opening"], "2026-11-23T09:00:00+01:00");
     assert_eq!(first["earliest"], "2026-11-27T13:00:00+01:00");
     assert_eq!(first["rush_earliest"], "2026-11-23T17:00:00+01:00");
-    assert!(first["triggers"].as_array().is_some_and(|t| t.contains(&Value::from("outside-hours"))));
+    assert!(
+        first["triggers"]
+            .as_array()
+            .is_some_and(|t| t.contains(&Value::from("outside-hours")))
+    );
     let reply = &first["reply"];
     assert_eq!(reply["to"], "laura@cliente-a.example");
     assert_eq!(reply["headers"]["Auto-Submitted"], "auto-replied");
     assert_eq!(reply["headers"]["X-Auto-Response-Suppress"], "All");
-    assert_eq!(reply["headers"]["In-Reply-To"], "<41B6DD9EE4D0.ab60df9f@mail.gmail.example>");
+    assert_eq!(
+        reply["headers"]["In-Reply-To"],
+        "<41B6DD9EE4D0.ab60df9f@mail.gmail.example>"
+    );
     // The same mail again, with one shared state: a duplicate, and no reply.
     let second = &lines[1];
     assert_eq!(second["action"], "skip");
     assert_eq!(second["reason"], "duplicate");
     assert_eq!(second["reply"], Value::Null);
-    assert!(second["earliest"].is_string(), "the pipeline got past the gate");
+    assert!(
+        second["earliest"].is_string(),
+        "the pipeline got past the gate"
+    );
 }
 
 #[test]
 fn gate_skips_have_null_instants() {
-    let out = plazo(&["preview", "--json", "--config", "config.example.toml", "examples/auto-reply-bounce.eml"]);
+    let out = plazo(&[
+        "preview",
+        "--json",
+        "--config",
+        "config.example.toml",
+        "examples/auto-reply-bounce.eml",
+    ]);
     let v: Value = serde_json::from_str(stdout(&out).trim()).expect("json");
     assert_eq!(v["action"], "skip");
     assert_eq!(v["reason"], "auto-submitted");
@@ -90,10 +143,19 @@ fn gate_skips_have_null_instants() {
 
 #[test]
 fn preview_errors_name_the_file_and_go_on() {
-    let out = plazo(&["preview", "--config", "config.example.toml", "no-such.eml", NEWSLETTER]);
+    let out = plazo(&[
+        "preview",
+        "--config",
+        "config.example.toml",
+        "no-such.eml",
+        NEWSLETTER,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such.eml"));
-    assert!(stdout(&out).contains("decision:"), "the next file is still processed");
+    assert!(
+        stdout(&out).contains("decision:"),
+        "the next file is still processed"
+    );
 }
 
 #[test]

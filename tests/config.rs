@@ -123,7 +123,9 @@ fn wrong_type_has_a_line() {
 
 #[test]
 fn unknown_sections_and_nested_keys() {
-    let p = problems(&format!("{MINIMAL}\n[smtp]\nhost = \"h\"\nusername = \"u\"\nmailbox = \"INBOX\"\n[colours]\nx = 1\n"));
+    let p = problems(&format!(
+        "{MINIMAL}\n[smtp]\nhost = \"h\"\nusername = \"u\"\nmailbox = \"INBOX\"\n[colours]\nx = 1\n"
+    ));
     assert!(p.contains(&"12:smtp.mailbox".to_string()), "{p:?}");
     assert!(p.contains(&"13:colours".to_string()), "{p:?}");
 }
@@ -133,15 +135,30 @@ fn value_rules() {
     let cases = [
         ("[notice]\nminimum = \"soon\"", "notice.minimum"),
         ("[notice]\ncounts = \"wall\"", "notice.counts"),
-        ("[notice]\nminimum = \"2h\"\nrush_minimum = \"6h\"", "notice.rush_minimum"),
+        (
+            "[notice]\nminimum = \"2h\"\nrush_minimum = \"6h\"",
+            "notice.rush_minimum",
+        ),
         ("[reply]\ntriggers = [\"weekend\"]", "reply.triggers[0]"),
         ("[reply]\naudience = \"clients\"", "reply.clients"),
         ("[reply]\nnever = [\"nobody\"]", "reply.never[0]"),
-        ("[reply]\ndefault_language = \"fr\"", "reply.default_language"),
+        (
+            "[reply]\ndefault_language = \"fr\"",
+            "reply.default_language",
+        ),
         ("[reply]\ntemplates = \"no-such-folder\"", "reply.templates"),
-        ("[imap]\nhost = \"mail.example.com\"\nusername = \"u\"\nsecurity = \"plain\"", "imap.security"),
-        ("[imap]\nhost = \"h\"\nusername = \"u\"\npassword_file = \"f\"\npassword_command = \"c\"", "imap.password_command"),
-        ("[imap]\nhost = \"h\"\nusername = \"u\"\nport = 0", "imap.port"),
+        (
+            "[imap]\nhost = \"mail.example.com\"\nusername = \"u\"\nsecurity = \"plain\"",
+            "imap.security",
+        ),
+        (
+            "[imap]\nhost = \"h\"\nusername = \"u\"\npassword_file = \"f\"\npassword_command = \"c\"",
+            "imap.password_command",
+        ),
+        (
+            "[imap]\nhost = \"h\"\nusername = \"u\"\nport = 0",
+            "imap.port",
+        ),
         ("[imap]\nusername = \"u\"", "imap.host"),
     ];
     for (extra, key) in cases {
@@ -149,13 +166,19 @@ fn value_rules() {
         assert!(p.iter().any(|p| p.ends_with(key)), "{extra}: {p:?}");
     }
     let bad_schedule = [
-        ("tuesday = [\"10:00-12:00\", \"11:00-13:00\"]", "schedule.tuesday"),
+        (
+            "tuesday = [\"10:00-12:00\", \"11:00-13:00\"]",
+            "schedule.tuesday",
+        ),
         ("tuesday = [\"9-14\"]", "schedule.tuesday[0]"),
         ("tuesday = [\"14:00-09:00\"]", "schedule.tuesday[0]"),
         ("holidays = [\"2026-02-30\"]", "schedule.holidays[0]"),
     ];
     for (extra, key) in bad_schedule {
-        let text = MINIMAL.replace("monday = [\"09:00-14:00\"]", &format!("monday = [\"09:00-14:00\"]\n{extra}"));
+        let text = MINIMAL.replace(
+            "monday = [\"09:00-14:00\"]",
+            &format!("monday = [\"09:00-14:00\"]\n{extra}"),
+        );
         let p = problems(&text);
         assert!(p.iter().any(|p| p.ends_with(key)), "{extra}: {p:?}");
     }
@@ -171,7 +194,10 @@ fn defaults_and_password_sources() {
     let imap = c.imap.expect("imap");
     assert_eq!(imap.port, 143);
     assert_eq!(imap.mailbox, "INBOX");
-    assert_eq!(imap.password, PasswordSource::Env("PLAZO_IMAP_PASSWORD".into()));
+    assert_eq!(
+        imap.password,
+        PasswordSource::Env("PLAZO_IMAP_PASSWORD".into())
+    );
     let smtp = c.smtp.expect("smtp");
     // Security defaults to "tls", whose port is 465; "starttls" means 587.
     assert_eq!(smtp.port, 465);

@@ -31,14 +31,24 @@ fn folders() -> Vec<(String, PathBuf)> {
         .expect("fixture folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_dir())
-        .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), p))
+        .map(|p| {
+            (
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                p,
+            )
+        })
         .collect();
     dirs.sort();
     dirs
 }
 
 fn lf(raw: &[u8]) -> Vec<u8> {
-    String::from_utf8_lossy(raw).replace("\r\n", "\n").into_bytes()
+    String::from_utf8_lossy(raw)
+        .replace("\r\n", "\n")
+        .into_bytes()
 }
 
 fn outcome(d: &plazo::pipeline::Decision) -> String {
@@ -58,7 +68,11 @@ fn every_fixture_gets_its_verdict() {
         if name.starts_with("seq-") {
             continue;
         }
-        let expected = if name == "pass" { "reply".to_string() } else { name.clone() };
+        let expected = if name == "pass" {
+            "reply".to_string()
+        } else {
+            name.clone()
+        };
         assert!(
             expected == "reply" || Skip::from_tag(&expected).is_some(),
             "folder {name} is not a skip reason"
@@ -66,20 +80,35 @@ fn every_fixture_gets_its_verdict() {
         for file in emls(&dir) {
             let raw = fs::read(&file).expect("read fixture");
             for (ending, bytes) in [("crlf", raw.clone()), ("lf", lf(&raw))] {
-                let got = outcome(&common::decide(&config, &bytes, &mut MemoryLedger::default()));
+                let got = outcome(&common::decide(
+                    &config,
+                    &bytes,
+                    &mut MemoryLedger::default(),
+                ));
                 if got != expected {
-                    failures.push(format!("{} ({ending}): expected {expected}, got {got}", file.display()));
+                    failures.push(format!(
+                        "{} ({ending}): expected {expected}, got {got}",
+                        file.display()
+                    ));
                 }
                 checked += 1;
             }
             reasons_seen.insert(expected.clone());
         }
     }
-    assert!(failures.is_empty(), "{} wrong:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked >= 80, "found only {checked} fixture runs");
     // Every stateless gate reason has fixtures.
     for reason in Skip::ALL.iter().take_while(|s| **s != Skip::Duplicate) {
-        assert!(reasons_seen.contains(reason.tag()), "no fixture for {reason}");
+        assert!(
+            reasons_seen.contains(reason.tag()),
+            "no fixture for {reason}"
+        );
     }
 }
 
@@ -97,12 +126,19 @@ fn sequences_share_one_ledger() {
         let files = emls(&dir);
         assert!(files.len() >= 2, "{name} holds fewer than two mails");
         for file in files {
-            let stem = file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let stem = file
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             let expected = stem.split_once('-').map_or("", |(_, e)| e).to_string();
             let raw = fs::read(&file).expect("read fixture");
             let got = outcome(&common::decide(&config, &raw, &mut ledger));
             if got != expected {
-                failures.push(format!("{}: expected {expected}, got {got}", file.display()));
+                failures.push(format!(
+                    "{}: expected {expected}, got {got}",
+                    file.display()
+                ));
             }
         }
     }

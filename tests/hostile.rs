@@ -23,14 +23,20 @@ fn assert_clean_headers(bytes: &[u8]) {
     let head = text.split("\r\n\r\n").next().expect("a header section");
     assert!(!head.contains('\r') || head.matches('\r').count() == head.matches("\r\n").count());
     for line in head.split("\r\n") {
-        assert!(!line.contains('\n') && !line.contains('\r'), "bare CR/LF in {line:?}");
+        assert!(
+            !line.contains('\n') && !line.contains('\r'),
+            "bare CR/LF in {line:?}"
+        );
         let folded = line.starts_with([' ', '\t']);
         let named = line
             .split_once(':')
             .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_graphic()));
         assert!(folded || named, "not a header line: {line:?}");
         let lower = line.to_ascii_lowercase();
-        assert!(!lower.starts_with("bcc:") && !lower.starts_with("cc:"), "injected: {line:?}");
+        assert!(
+            !lower.starts_with("bcc:") && !lower.starts_with("cc:"),
+            "injected: {line:?}"
+        );
     }
 }
 
@@ -47,7 +53,11 @@ fn client(headers: &[&str], body: &str) -> Vec<u8> {
 #[test]
 fn no_headers_at_all() {
     let config = common::config_text(CONFIG);
-    let d = common::decide(&config, b"just some words, no header", &mut MemoryLedger::default());
+    let d = common::decide(
+        &config,
+        b"just some words, no header",
+        &mut MemoryLedger::default(),
+    );
     assert_eq!(d.reason(), "no-return-path");
     let d = common::decide(&config, b"", &mut MemoryLedger::default());
     assert_eq!(d.reason(), "no-return-path");
@@ -68,7 +78,13 @@ fn binary_garbage() {
         .collect();
     let d = common::decide(&config, &garbage, &mut MemoryLedger::default());
     assert_eq!(d.action, Action::Skip);
-    let mut framed = client(&["From: laura@cliente-a.example", "Content-Type: text/plain; charset=utf-8"], "");
+    let mut framed = client(
+        &[
+            "From: laura@cliente-a.example",
+            "Content-Type: text/plain; charset=utf-8",
+        ],
+        "",
+    );
     framed.extend_from_slice(&garbage);
     let d = common::decide(&config, &framed, &mut MemoryLedger::default());
     if let Some(r) = d.reply {
@@ -112,7 +128,13 @@ fn crlf_injection_in_subject_and_display_name() {
         .parse(&reply.bytes)
         .expect("parses");
     assert!(parsed.bcc().is_none());
-    assert_eq!(parsed.to().and_then(|a| a.first()).and_then(|a| a.address()), Some("laura@cliente-a.example"));
+    assert_eq!(
+        parsed
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.address()),
+        Some("laura@cliente-a.example")
+    );
 }
 
 #[test]
@@ -133,20 +155,41 @@ fn odd_charsets_and_encodings() {
     };
     let msg = Inbound::parse(&latin1);
     assert_eq!(msg.subject, "Actualización");
-    assert!(msg.own_text.contains("¿puedes cambiar la dirección"), "{}", msg.own_text);
+    assert!(
+        msg.own_text.contains("¿puedes cambiar la dirección"),
+        "{}",
+        msg.own_text
+    );
     let unknown_charset = client(
-        &["From: x@cliente-a.example", "Content-Type: text/plain; charset=x-klingon"],
+        &[
+            "From: x@cliente-a.example",
+            "Content-Type: text/plain; charset=x-klingon",
+        ],
         "Hola",
     );
     let d = common::decide(&config, &unknown_charset, &mut MemoryLedger::default());
     assert_eq!(d.action, Action::Reply);
     let bad_base64 = client(
-        &["From: x@cliente-a.example", "Content-Transfer-Encoding: base64"],
+        &[
+            "From: x@cliente-a.example",
+            "Content-Transfer-Encoding: base64",
+        ],
         "!!!!not base64@@@@",
     );
     let _ = common::decide(&config, &bad_base64, &mut MemoryLedger::default());
-    let bad_date = client(&["From: x@cliente-a.example", "Date: 99 Foo 99999 99:99:99 +9999"], "Hola");
-    let _ = common::decide_at(&config, &bad_date, t("2026-11-21T10:00:00+01:00"), &MemoryLedger::default());
+    let bad_date = client(
+        &[
+            "From: x@cliente-a.example",
+            "Date: 99 Foo 99999 99:99:99 +9999",
+        ],
+        "Hola",
+    );
+    let _ = common::decide_at(
+        &config,
+        &bad_date,
+        t("2026-11-21T10:00:00+01:00"),
+        &MemoryLedger::default(),
+    );
 }
 
 proptest! {

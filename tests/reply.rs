@@ -74,9 +74,16 @@ fn headers_parse_back() {
     };
     assert_eq!(
         refs,
-        ["m0@cliente-a.example", "m1@cliente-a.example", "m2@cliente-a.example"]
+        [
+            "m0@cliente-a.example",
+            "m1@cliente-a.example",
+            "m2@cliente-a.example"
+        ]
     );
-    assert_eq!(parsed.header_raw("Auto-Submitted").map(str::trim), Some("auto-replied"));
+    assert_eq!(
+        parsed.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-replied")
+    );
     assert_eq!(
         parsed.header_raw("X-Auto-Response-Suppress").map(str::trim),
         Some("All")
@@ -88,19 +95,29 @@ fn headers_parse_back() {
 
     // The non-ASCII subject went out as RFC 2047 encoded words and decodes back.
     let raw_subject = parsed.header_raw("Subject").expect("Subject");
-    assert!(raw_subject.contains("=?utf-8?") || raw_subject.contains("=?UTF-8?"), "{raw_subject}");
+    assert!(
+        raw_subject.contains("=?utf-8?") || raw_subject.contains("=?UTF-8?"),
+        "{raw_subject}"
+    );
     assert_eq!(
         parsed.subject(),
         Some("Re: Cambio urgente en la página de inicio")
     );
 
     // UTF-8 text/plain, no attachment, no quoted original.
-    let ct = parsed.root_part().headers().iter().find(|h| h.name.as_str().eq_ignore_ascii_case("content-type"));
+    let ct = parsed
+        .root_part()
+        .headers()
+        .iter()
+        .find(|h| h.name.as_str().eq_ignore_ascii_case("content-type"));
     assert!(ct.is_some());
     assert_eq!(parsed.attachment_count(), 0);
     let body = parsed.body_text(0).expect("body");
     assert!(body.contains("Hola Laura:"), "{body}");
-    assert!(body.contains("lunes 23 de noviembre a las 9:00 (hora de Madrid)"), "{body}");
+    assert!(
+        body.contains("lunes 23 de noviembre a las 9:00 (hora de Madrid)"),
+        "{body}"
+    );
     assert!(!body.contains("banner"), "the original is not quoted");
     assert_eq!(body.replace("\r\n", "\n").trim_end(), reply.text.trim_end());
 }
@@ -113,7 +130,12 @@ fn same_decision_same_message_id() {
     let b = common::decide(&config, &raw, &mut MemoryLedger::default());
     let (a, b) = (a.reply.expect("a"), b.reply.expect("b"));
     assert_eq!(a.message_id, b.message_id);
-    let other = common::decide_at(&config, &raw, t("2026-11-21T11:00:00+01:00"), &MemoryLedger::default());
+    let other = common::decide_at(
+        &config,
+        &raw,
+        t("2026-11-21T11:00:00+01:00"),
+        &MemoryLedger::default(),
+    );
     assert_ne!(other.reply.expect("other").message_id, a.message_id);
 }
 
@@ -134,8 +156,20 @@ fn english_client_gets_english() {
     let d = common::decide(&config, &raw, &mut MemoryLedger::default());
     let reply = d.reply.expect("reply");
     assert!(reply.text.starts_with("Hi Tom,"), "{}", reply.text);
-    assert!(reply.text.contains("Monday 23 November at 9:00 (Madrid time)"), "{}", reply.text);
-    assert!(reply.text.contains("Monday 23 November at 17:00 (Madrid time) as a rush job (+50 % rush fee)"), "{}", reply.text);
+    assert!(
+        reply
+            .text
+            .contains("Monday 23 November at 9:00 (Madrid time)"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply
+            .text
+            .contains("Monday 23 November at 17:00 (Madrid time) as a rush job (+50 % rush fee)"),
+        "{}",
+        reply.text
+    );
     assert_eq!(reply.subject, "Re: Landing page");
 }
 

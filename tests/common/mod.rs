@@ -47,9 +47,17 @@ pub fn t(s: &str) -> DateTime<Utc> {
 }
 
 /// Runs the pipeline on raw bytes arriving at `arrival` (decided at the same instant).
-pub fn decide_at(config: &Config, raw: &[u8], arrival: DateTime<Utc>, ledger: &dyn Ledger) -> Decision {
+pub fn decide_at(
+    config: &Config,
+    raw: &[u8],
+    arrival: DateTime<Utc>,
+    ledger: &dyn Ledger,
+) -> Decision {
     let msg = Inbound::parse(raw);
-    let moment = Moment { arrival, now: arrival };
+    let moment = Moment {
+        arrival,
+        now: arrival,
+    };
     match pipeline::decide(&msg, config, &templates(), moment, ledger) {
         Ok(d) => d,
         Err(e) => panic!("decide: {e}"),
@@ -59,7 +67,10 @@ pub fn decide_at(config: &Config, raw: &[u8], arrival: DateTime<Utc>, ledger: &d
 /// Runs the pipeline on raw bytes arriving at their Date header.
 pub fn decide(config: &Config, raw: &[u8], ledger: &mut MemoryLedger) -> Decision {
     let msg = Inbound::parse(raw);
-    let arrival = msg.date.map(|d| d.to_utc()).unwrap_or_else(|| t("2026-11-21T22:00:00+01:00"));
+    let arrival = msg
+        .date
+        .map(|d| d.to_utc())
+        .unwrap_or_else(|| t("2026-11-21T22:00:00+01:00"));
     let d = decide_at(config, raw, arrival, ledger);
     if let (Some(_), Some(to)) = (&d.reply, &d.recipient) {
         ledger.record(to, &d.triggers, arrival);
