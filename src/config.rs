@@ -186,6 +186,67 @@ pub enum PasswordSource {
     Env(String),
 }
 
+impl PasswordSource {
+    /// Reads the password. The error names where it looked, never the password.
+    pub fn read(&self) -> Result<String, String> {
+        let password = match self {
+            PasswordSource::File(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read password_file {}: {e}", path.display()))?;
+                warn_if_world_readable(path);
+                text
+            }
+            PasswordSource::Command(command) => {
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(command)
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::inherit())
+                    .output()
+                    .map_err(|e| format!("cannot run password_command: {e}"))?;
+                if !out.status.success() {
+                    return Err(format!("password_command failed ({})", out.status));
+                }
+                String::from_utf8(out.stdout)
+                    .map_err(|_| "password_command printed something that is not UTF-8".to_string())?
+            }
+            PasswordSource::Env(var) => std::env::var(var).map_err(|_| {
+                format!("no password: set password_file or password_command, or the environment variable {var}")
+            })?,
+        };
+        let password = password.trim_end_matches(['\r', '\n']).to_string();
+        if password.is_empty() {
+            return Err(format!("the password from {} is empty", self.describe()));
+        }
+        Ok(password)
+    }
+
+    /// Where the password comes from, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            PasswordSource::File(p) => format!("password_file {}", p.display()),
+            PasswordSource::Command(_) => "password_command".to_string(),
+            PasswordSource::Env(v) => format!("${v}"),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn warn_if_world_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o004 != 0
+    {
+        tracing::warn!(
+            "password_file {} is readable by everyone: chmod 600 it",
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_world_readable(_: &Path) {}
+
 /// `[imap]` or `[smtp]`.
 #[derive(Debug, Clone)]
 pub struct Server {

@@ -20,12 +20,17 @@
 
 pub mod calendar;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod extract;
 pub mod gate;
+pub mod imap;
 pub mod lang;
 pub mod mail;
 pub mod pipeline;
 pub mod policy;
 pub mod render;
+pub mod smtp;
+pub mod store;
 pub mod zone;

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::{Config, ConfigError, Problem};
+use crate::daemon::{Runtime, check_servers};
 use crate::render::Templates;
 
 use super::EXIT_CONFIG;
@@ -71,9 +72,23 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_CONFIG));
     }
     println!("{}: ok", config.path.display());
-    if !args.offline {
-        println!("online checks (IMAP login, SMTP AUTH) are not available yet: run with --offline");
-        return Ok(ExitCode::from(1));
+    if args.offline {
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    let runtime = match Runtime::load(&config.path) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("{e}");
+            return Ok(ExitCode::from(EXIT_CONFIG));
+        }
+    };
+    let (lines, ok) = super::run::block_on(check_servers(&runtime))?;
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -3,7 +3,9 @@
 
 pub mod check;
 pub mod extract;
+pub mod history;
 pub mod preview;
+pub mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,12 +32,16 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The daemon: watch the mailbox, decide, reply.
+    Run(run::Args),
     /// Validate the config file and the templates, listing every problem.
     Check(check::Args),
     /// Run the decision pipeline on .eml files and show each decision and reply.
     Preview(preview::Args),
     /// Deadline extraction only: what a text demands, and by when.
     Extract(extract::Args),
+    /// What was answered or skipped, when and why.
+    History(history::Args),
 }
 
 /// Parses the command line, runs the subcommand and turns its outcome into an exit code.
@@ -52,12 +58,14 @@ pub fn main() -> ExitCode {
     let config_path = cli.config.unwrap_or_else(config::default_path);
     let result = match cli.command {
         Command::Check(args) => check::run(args, &config_path),
+        Command::Run(args) => run::run(args, &config_path),
         Command::Preview(args) => match Config::load(&config_path) {
             Ok(config) => preview::run(args, &config),
-            Err(err) => {
-                eprintln!("plazo: {err}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
+            Err(err) => return config_failure(&err),
+        },
+        Command::History(args) => match Config::load(&config_path) {
+            Ok(config) => history::run(args, &config),
+            Err(err) => return config_failure(&err),
         },
         Command::Extract(args) => extract::run(args),
     };
@@ -68,4 +76,9 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn config_failure(err: &config::ConfigError) -> ExitCode {
+    eprintln!("plazo: {err}");
+    ExitCode::from(EXIT_CONFIG)
 }

@@ -1,0 +1,57 @@
+//! `plazo history`: what was answered or skipped, when and why, from the state store.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Arguments of `plazo history`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How many decisions to show, newest first.
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: usize,
+    /// Print one JSON object per decision.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `plazo history` with an already loaded config.
+pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
+    let path: &Path = &config.state.path;
+    if !path.exists() {
+        anyhow::bail!(
+            "no state store at {} yet: plazo run has not decided anything",
+            path.display()
+        );
+    }
+    let store = Store::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let rows = store.history(args.limit)?;
+    let mut out = std::io::stdout().lock();
+    for r in &rows {
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(r)?)?;
+        } else {
+            let delivery = match (&r.delivery, &r.error) {
+                (Some(d), Some(e)) => format!(" [{d}: {e}]"),
+                (Some(d), None) => format!(" [{d}]"),
+                _ => String::new(),
+            };
+            writeln!(
+                out,
+                "{}  {:<5} {:<28} {:<32} {}{}",
+                r.decided_at,
+                r.action,
+                r.reason,
+                r.sender.as_deref().unwrap_or("?"),
+                r.subject,
+                delivery
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,797 @@
+//! The daemon (design §8): a thin shell around the decision pipeline.
+//!
+//! Two tasks share a cancellation token and the current [`Runtime`] (config, templates,
+//! passwords), which SIGHUP replaces:
+//!
+//! - the **watcher** keeps one IMAP connection: catch up by UID from the stored cursor, decide
+//!   each new message, record decision + reply + ledger + cursor in one transaction, then IDLE
+//!   (or poll) until more arrives; any error drops the connection and reconnects with capped
+//!   exponential backoff and jitter;
+//! - the **sender** drains the outbox over one pooled SMTP transport, retrying transient
+//!   failures with backoff and recording permanent ones, then files each sent reply (Sent folder,
+//!   keyword on the original) over its own IMAP connection.
+//!
+//! SIGTERM/SIGINT cancel both; each finishes the step it is in (a reply being sent is sent and
+//! recorded) and the process exits 0. Both tasks open their own SQLite connection.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::clock;
+use crate::config::{Config, Server};
+use crate::imap::{self, ImapError, ImapSession, Woken};
+use crate::mail::Inbound;
+use crate::pipeline::{self, Action, Ledger, MemoryLedger, Moment};
+use crate::policy::Trigger;
+use crate::render::Templates;
+use crate::smtp::{Mailer, SendError};
+use crate::store::{Cursor, Queued, Record, Store};
+
+/// IDLE is re-issued after this long (servers may drop an IDLE after 30 minutes, RFC 2177).
+const IDLE_PERIOD: Duration = Duration::from_secs(25 * 60);
+/// First and longest wait between reconnections.
+const RECONNECT_FIRST: Duration = Duration::from_millis(500);
+const RECONNECT_MAX: Duration = Duration::from_secs(60);
+/// First and longest wait between attempts to send one reply.
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(300);
+/// How many messages are fetched per command.
+const FETCH_BATCH: usize = 50;
+/// How long shutdown waits for the tasks to finish their step.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// How `plazo run` was asked to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Catch up, process, drain the outbox, exit.
+    pub once: bool,
+    /// Decide and log; record and send nothing.
+    pub dry_run: bool,
+}
+
+/// Everything a task needs that a reload can change.
+#[derive(Debug)]
+pub struct Runtime {
+    /// The validated config.
+    pub config: Config,
+    /// Its templates.
+    pub templates: Templates,
+    /// The IMAP server and password.
+    pub imap: (Server, String),
+    /// The SMTP transport.
+    pub mailer: Mailer,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config, its templates or its passwords cannot be used (exit 78).
+    #[error("{0}")]
+    Config(String),
+}
+
+impl Runtime {
+    /// Loads and checks everything from the config file at `path`.
+    pub fn load(path: &Path) -> Result<Runtime, StartError> {
+        let bad = |e: String| StartError::Config(e);
+        let config = Config::load(path).map_err(|e| bad(e.to_string()))?;
+        let problems = config.daemon_problems();
+        if !problems.is_empty() {
+            let list: Vec<String> = problems.iter().map(|p| p.located(path)).collect();
+            return Err(bad(list.join("\n")));
+        }
+        let templates =
+            Templates::load(config.reply.templates.as_deref()).map_err(|e| bad(e.to_string()))?;
+        let template_errors = templates.check(&config);
+        if let Some(e) = template_errors.first() {
+            return Err(bad(e.to_string()));
+        }
+        let (Some(imap), Some(smtp)) = (config.imap.clone(), config.smtp.clone()) else {
+            return Err(bad("missing [imap] or [smtp]".into()));
+        };
+        let imap_password = imap
+            .password
+            .read()
+            .map_err(|e| bad(format!("imap: {e}")))?;
+        let smtp_password = smtp
+            .password
+            .read()
+            .map_err(|e| bad(format!("smtp: {e}")))?;
+        let mailer = Mailer::new(&smtp, &smtp_password).map_err(|e| bad(format!("smtp: {e}")))?;
+        Ok(Runtime {
+            config,
+            templates,
+            imap: (imap, imap_password),
+            mailer,
+        })
+    }
+}
+
+/// Runs the daemon until a signal stops it (or, with `--once`, until the work is done).
+/// Returns the process exit code.
+pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
+    let started = std::time::Instant::now();
+    let runtime = match Runtime::load(&path) {
+        Ok(r) => Arc::new(r),
+        Err(e) => {
+            tracing::error!("{e}");
+            return Ok(crate::cli::EXIT_CONFIG);
+        }
+    };
+    let state = runtime.config.state.path.clone();
+    {
+        let store = Store::open(&state)
+            .with_context(|| format!("cannot open the state store {}", state.display()))?;
+        let uncertain = store.recover()?;
+        if uncertain > 0 {
+            tracing::warn!(
+                "{uncertain} repl{} interrupted during sending last time: marked uncertain, not resent",
+                if uncertain == 1 { "y was" } else { "ies were" }
+            );
+        }
+    }
+    let (tx, rx) = watch::channel(runtime);
+    let cancel = CancellationToken::new();
+    let work = Arc::new(Notify::new());
+
+    if opts.once {
+        let mut watcher = Watcher::new(rx.clone(), cancel.clone(), work.clone(), &state, opts)?;
+        watcher.catch_up_once().await?;
+        if !opts.dry_run {
+            let mut sender = Sender::new(rx, cancel, work, &state)?;
+            sender.drain().await?;
+        }
+        return Ok(0);
+    }
+
+    let tracker = tokio_util::task::TaskTracker::new();
+    {
+        let mut watcher = Watcher::new(rx.clone(), cancel.clone(), work.clone(), &state, opts)?;
+        tracker.spawn(async move { watcher.run().await });
+    }
+    if !opts.dry_run {
+        let mut sender = Sender::new(rx, cancel.clone(), work, &state)?;
+        tracker.spawn(async move { sender.run().await });
+    }
+    tracker.close();
+    notify(&[sd_notify::NotifyState::Ready]);
+    tracing::info!(
+        "plazo running with {} (started in {} ms)",
+        path.display(),
+        started.elapsed().as_millis()
+    );
+
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                notify(&[sd_notify::NotifyState::Reloading]);
+                match Runtime::load(&path) {
+                    Ok(r) => {
+                        let _ = tx.send(Arc::new(r));
+                        tracing::info!("reloaded {}", path.display());
+                    }
+                    Err(e) => tracing::error!("reload failed, keeping the running config: {e}"),
+                }
+                notify(&[sd_notify::NotifyState::Ready]);
+            }
+            _ = term.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    tracing::info!("stopping");
+    notify(&[sd_notify::NotifyState::Stopping]);
+    cancel.cancel();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("tasks did not stop within {SHUTDOWN_GRACE:?}; exiting anyway");
+    }
+    tracing::info!("stopped");
+    Ok(0)
+}
+
+fn notify(states: &[sd_notify::NotifyState<'_>]) {
+    let _ = sd_notify::notify(states);
+}
+
+/// Capped exponential backoff with jitter.
+#[derive(Debug)]
+struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(first: Duration, max: Duration) -> Backoff {
+        Backoff {
+            first,
+            max,
+            next: first,
+        }
+    }
+
+    /// The wait before the next attempt: the current step ±25 %, then the step doubles.
+    fn next(&mut self) -> Duration {
+        let base = self.next;
+        self.next = (self.next * 2).min(self.max);
+        jitter(base)
+    }
+
+    fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.75 + fastrand::f64() * 0.5)
+}
+
+/// The wait before attempt `attempts + 1` of one reply.
+fn retry_wait(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    jitter(RETRY_FIRST.saturating_mul(1 << exp).min(RETRY_MAX))
+}
+
+/// The IMAP watcher task.
+struct Watcher {
+    runtime: watch::Receiver<Arc<Runtime>>,
+    cancel: CancellationToken,
+    work: Arc<Notify>,
+    store: Store,
+    opts: Options,
+    /// Dry runs remember their own "replies" here instead of the store.
+    dry_ledger: MemoryLedger,
+    /// Dry runs keep their cursor here.
+    dry_cursor: Option<Cursor>,
+}
+
+/// Why a watch session ended without an error.
+enum Ended {
+    Cancelled,
+    Reloaded,
+}
+
+impl Watcher {
+    fn new(
+        runtime: watch::Receiver<Arc<Runtime>>,
+        cancel: CancellationToken,
+        work: Arc<Notify>,
+        state: &Path,
+        opts: Options,
+    ) -> anyhow::Result<Watcher> {
+        Ok(Watcher {
+            runtime,
+            cancel,
+            work,
+            store: Store::open(state)?,
+            opts,
+            dry_ledger: MemoryLedger::default(),
+            dry_cursor: None,
+        })
+    }
+
+    async fn run(&mut self) {
+        let mut backoff = Backoff::new(RECONNECT_FIRST, RECONNECT_MAX);
+        loop {
+            match self.session(&mut backoff).await {
+                Ok(Ended::Cancelled) => return,
+                Ok(Ended::Reloaded) => continue,
+                Err(e) => {
+                    let wait = if e.is_imap_permanent() {
+                        RECONNECT_MAX
+                    } else {
+                        backoff.next()
+                    };
+                    tracing::warn!("imap: {e:#}; reconnecting in {:.1} s", wait.as_secs_f64());
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = self.cancel.cancelled() => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Connects, selects, and returns the session with the cursor settled.
+    async fn open(&mut self) -> Result<(ImapSession, imap::Selected, Arc<Runtime>), WatchError> {
+        let runtime = self.runtime.borrow_and_update().clone();
+        let (server, password) = &runtime.imap;
+        let mut session = imap::connect(server, password).await?;
+        let selected = imap::select(&mut session, &server.mailbox).await?;
+        self.settle_cursor(&server.mailbox, selected)?;
+        Ok((session, selected, runtime))
+    }
+
+    /// First start: baseline at UIDNEXT. A new UIDVALIDITY: baseline again (Message-IDs already
+    /// decided are still never answered twice).
+    fn settle_cursor(&mut self, mailbox: &str, sel: imap::Selected) -> Result<(), WatchError> {
+        let baseline = Cursor {
+            uidvalidity: sel.uidvalidity,
+            last_uid: sel.uidnext.saturating_sub(1),
+        };
+        let current = match self.dry_cursor {
+            Some(c) if self.opts.dry_run => Some(c),
+            _ => self.store.cursor(mailbox)?,
+        };
+        match current {
+            Some(c) if c.uidvalidity == sel.uidvalidity => {}
+            Some(c) => {
+                tracing::warn!(
+                    "{mailbox}: UIDVALIDITY changed from {} to {}: starting again from UID {}",
+                    c.uidvalidity,
+                    sel.uidvalidity,
+                    sel.uidnext
+                );
+                self.set_cursor(mailbox, baseline)?;
+            }
+            None => {
+                tracing::info!(
+                    "{mailbox}: first start: mail before UID {} is left alone",
+                    sel.uidnext
+                );
+                self.set_cursor(mailbox, baseline)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_cursor(&mut self, mailbox: &str, c: Cursor) -> Result<(), WatchError> {
+        if self.opts.dry_run {
+            self.dry_cursor = Some(c);
+        } else {
+            self.store.set_cursor(mailbox, c)?;
+        }
+        Ok(())
+    }
+
+    fn cursor(&self, mailbox: &str) -> Result<Option<Cursor>, WatchError> {
+        if self.opts.dry_run {
+            return Ok(self.dry_cursor);
+        }
+        Ok(self.store.cursor(mailbox)?)
+    }
+
+    /// `--once`: connect, decide everything new, log out.
+    async fn catch_up_once(&mut self) -> anyhow::Result<()> {
+        let (mut session, _, runtime) = self.open().await?;
+        self.catch_up(&mut session, &runtime).await?;
+        let _ = session.logout().await;
+        Ok(())
+    }
+
+    /// One connection's life: catch up, then IDLE (or poll) and catch up again, until an error,
+    /// a reload or shutdown.
+    async fn session(&mut self, backoff: &mut Backoff) -> Result<Ended, WatchError> {
+        let (mut session, _, runtime) = self.open().await?;
+        backoff.reset();
+        let idle = imap::has_idle(&mut session).await?;
+        let (server, _) = &runtime.imap;
+        tracing::info!(
+            "imap: watching {} on {}:{} ({})",
+            server.mailbox,
+            server.host,
+            server.port,
+            if idle { "IDLE" } else { "polling" }
+        );
+        loop {
+            self.catch_up(&mut session, &runtime).await?;
+            if self.cancel.is_cancelled() {
+                let _ = session.logout().await;
+                return Ok(Ended::Cancelled);
+            }
+            if imap::pending_changes(&mut session) {
+                continue;
+            }
+            let wake = self.cancel.child_token();
+            let woken = if idle {
+                let waiting = imap::idle(session, IDLE_PERIOD, &wake);
+                tokio::pin!(waiting);
+                let (back, woken) = loop {
+                    tokio::select! {
+                        r = &mut waiting => break r?,
+                        _ = self.runtime.changed() => wake.cancel(),
+                    }
+                };
+                session = back;
+                woken
+            } else {
+                tokio::select! {
+                    () = tokio::time::sleep(poll_interval(&runtime)) => Woken::Timeout,
+                    _ = self.runtime.changed() => Woken::Stopped,
+                    () = self.cancel.cancelled() => Woken::Stopped,
+                }
+            };
+            if woken == Woken::Stopped {
+                let _ = session.logout().await;
+                return Ok(if self.cancel.is_cancelled() {
+                    Ended::Cancelled
+                } else {
+                    Ended::Reloaded
+                });
+            }
+        }
+    }
+
+    /// Fetches and decides every message above the cursor, in UID order.
+    async fn catch_up(
+        &mut self,
+        session: &mut ImapSession,
+        runtime: &Runtime,
+    ) -> Result<(), WatchError> {
+        let (server, _) = &runtime.imap;
+        let mailbox = server.mailbox.as_str();
+        let Some(cursor) = self.cursor(mailbox)? else {
+            return Ok(());
+        };
+        let uids = imap::uids_after(session, cursor.last_uid).await?;
+        for batch in uids.chunks(FETCH_BATCH) {
+            for fetched in imap::fetch(session, batch).await? {
+                self.decide(runtime, mailbox, cursor.uidvalidity, fetched)?;
+            }
+            if self.cancel.is_cancelled() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides one message and records the outcome.
+    fn decide(
+        &mut self,
+        runtime: &Runtime,
+        mailbox: &str,
+        uidvalidity: u32,
+        fetched: imap::Fetched,
+    ) -> Result<(), WatchError> {
+        let now = clock::now();
+        let msg = Inbound::parse(&fetched.raw);
+        let arrival = fetched.arrival.unwrap_or(now);
+        let config = &runtime.config;
+        let seen = match &msg.message_id {
+            Some(id) if !self.opts.dry_run => self.store.seen_message_id(id)?,
+            _ => false,
+        };
+        let moment = Moment { arrival, now };
+        let outcome = if seen {
+            Err("duplicate".to_string())
+        } else if self.opts.dry_run {
+            let ledger = DryLedger {
+                store: &self.store,
+                memory: &self.dry_ledger,
+            };
+            pipeline::decide(&msg, config, &runtime.templates, moment, &ledger)
+                .map_err(|e| e.to_string())
+        } else {
+            pipeline::decide(&msg, config, &runtime.templates, moment, &self.store)
+                .map_err(|e| e.to_string())
+        };
+        let sender = msg
+            .reply_address()
+            .map(str::to_string)
+            .or_else(|| msg.from.as_ref().map(|m| m.address.clone()));
+        let (action, reason, reply) = match &outcome {
+            Ok(d) => (
+                d.action,
+                d.reason(),
+                d.reply.as_ref().map(|r| (r, d.triggers.clone())),
+            ),
+            Err(e) if e == "duplicate" => (Action::Skip, "duplicate".to_string(), None),
+            Err(e) => {
+                tracing::error!(uid = fetched.uid, "cannot build a reply: {e}");
+                (Action::Skip, "error".to_string(), None)
+            }
+        };
+        let action_tag = match action {
+            Action::Reply => "reply",
+            Action::Skip => "skip",
+        };
+        tracing::info!(
+            uid = fetched.uid,
+            from = sender.as_deref().unwrap_or("?"),
+            subject = %msg.subject,
+            "{}{action_tag} ({reason})",
+            if self.opts.dry_run { "dry run: would " } else { "" }
+        );
+        if self.opts.dry_run {
+            if let Some((r, triggers)) = &reply {
+                self.dry_ledger.record(&r.to, triggers, now);
+                tracing::info!(
+                    "dry run: the reply would be:\n{}",
+                    String::from_utf8_lossy(&r.bytes)
+                );
+            }
+            if let Some(c) = &mut self.dry_cursor {
+                c.last_uid = c.last_uid.max(fetched.uid);
+            }
+            return Ok(());
+        }
+        let from = runtime.config.identity.address.clone();
+        let queued = reply.as_ref().map(|(r, triggers)| Queued {
+            reply_id: &r.message_id,
+            envelope_from: &from,
+            recipient: &r.to,
+            message: &r.bytes,
+            triggers: triggers.as_slice(),
+        });
+        let record = Record {
+            mailbox,
+            uidvalidity,
+            uid: fetched.uid,
+            message_id: msg.message_id.as_deref(),
+            sender: sender.as_deref(),
+            subject: &msg.subject,
+            received: arrival,
+            action: action_tag,
+            reason: &reason,
+            reply: queued,
+        };
+        self.store.record(&record, now)?;
+        if reply.is_some() {
+            self.work.notify_one();
+        }
+        Ok(())
+    }
+}
+
+fn poll_interval(runtime: &Runtime) -> Duration {
+    runtime
+        .imap
+        .0
+        .poll_interval
+        .to_std()
+        .unwrap_or(Duration::from_secs(60))
+        .max(Duration::from_secs(1))
+}
+
+/// The ledger of a dry run: the store's, plus the replies the dry run pretended to send.
+struct DryLedger<'a> {
+    store: &'a Store,
+    memory: &'a MemoryLedger,
+}
+
+impl Ledger for DryLedger<'_> {
+    fn last_reply(&self, sender: &str, trigger: Trigger) -> Option<DateTime<Utc>> {
+        self.memory
+            .last_reply(sender, trigger)
+            .max(self.store.last_reply(sender, trigger))
+    }
+}
+
+/// A watcher failure.
+#[derive(Debug, thiserror::Error)]
+enum WatchError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl WatchError {
+    fn is_imap_permanent(&self) -> bool {
+        matches!(self, WatchError::Imap(e) if !e.is_transient())
+    }
+}
+
+/// The outbox sender task.
+struct Sender {
+    runtime: watch::Receiver<Arc<Runtime>>,
+    cancel: CancellationToken,
+    work: Arc<Notify>,
+    store: Store,
+    /// The IMAP connection used for filing, opened when needed.
+    filer: Option<ImapSession>,
+    /// The Sent folder found on the server, once looked up.
+    sent_folder: Option<Option<String>>,
+}
+
+impl Sender {
+    fn new(
+        runtime: watch::Receiver<Arc<Runtime>>,
+        cancel: CancellationToken,
+        work: Arc<Notify>,
+        state: &Path,
+    ) -> anyhow::Result<Sender> {
+        Ok(Sender {
+            runtime,
+            cancel,
+            work,
+            store: Store::open(state)?,
+            filer: None,
+            sent_folder: None,
+        })
+    }
+
+    async fn run(&mut self) {
+        let mut filing = Backoff::new(RECONNECT_FIRST, RECONNECT_MAX);
+        let mut filing_due = tokio::time::Instant::now();
+        loop {
+            if self.cancel.is_cancelled() {
+                return;
+            }
+            if self.runtime.has_changed().unwrap_or(false) {
+                self.runtime.borrow_and_update();
+                self.filer = None;
+                self.sent_folder = None;
+            }
+            match self.send_one().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::error!("outbox: {e:#}"),
+            }
+            if tokio::time::Instant::now() >= filing_due {
+                match self.file_sent().await {
+                    Ok(()) => filing.reset(),
+                    Err(e) => {
+                        self.filer = None;
+                        let wait = filing.next();
+                        filing_due = tokio::time::Instant::now() + wait;
+                        tracing::warn!(
+                            "filing sent replies: {e:#}; trying again in {:.1} s",
+                            wait.as_secs_f64()
+                        );
+                    }
+                }
+            }
+            let due = self.store.next_due().ok().flatten();
+            let wait = due
+                .map(|d| (d - clock::now()).to_std().unwrap_or(Duration::ZERO))
+                .unwrap_or(Duration::from_secs(60))
+                .min(Duration::from_secs(60));
+            tokio::select! {
+                () = self.work.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+                () = self.cancel.cancelled() => return,
+            }
+        }
+    }
+
+    /// `--once`: send everything due now, file it, stop.
+    async fn drain(&mut self) -> anyhow::Result<()> {
+        while self.send_one().await? {}
+        self.file_sent().await?;
+        if let Some(mut s) = self.filer.take() {
+            let _ = s.logout().await;
+        }
+        Ok(())
+    }
+
+    /// Sends the next due reply, if any. Returns whether there was one.
+    async fn send_one(&mut self) -> anyhow::Result<bool> {
+        let now = clock::now();
+        let Some(out) = self.store.claim(now)? else {
+            return Ok(false);
+        };
+        let mailer = self.runtime.borrow().mailer.clone();
+        match mailer
+            .send(&out.envelope_from, &out.recipient, &out.message)
+            .await
+        {
+            Ok(()) => {
+                self.store.mark_sent(out.id, clock::now())?;
+                tracing::info!(to = %out.recipient, "reply sent");
+            }
+            Err(SendError::Transient(e)) => {
+                let wait = retry_wait(out.attempts);
+                let wait_chrono =
+                    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+                self.store
+                    .mark_retry(out.id, clock::now(), wait_chrono, &e)?;
+                tracing::warn!(
+                    to = %out.recipient,
+                    "cannot send the reply yet (attempt {}): {e}; next try in {:.0} s",
+                    out.attempts,
+                    wait.as_secs_f64()
+                );
+            }
+            Err(SendError::Permanent(e)) => {
+                self.store.mark_failed(out.id, &e)?;
+                tracing::error!(to = %out.recipient, "reply refused, not retried: {e}");
+            }
+        }
+        Ok(true)
+    }
+
+    /// Appends sent replies to the Sent folder and marks their originals with the keyword.
+    async fn file_sent(&mut self) -> anyhow::Result<()> {
+        let pending = self.store.unfiled()?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let runtime = self.runtime.borrow().clone();
+        let save = runtime.config.reply.save_to_sent;
+        let (server, password) = &runtime.imap;
+        let mut session = match self.filer.take() {
+            Some(s) => s,
+            None => imap::connect(server, password).await?,
+        };
+        if save && self.sent_folder.is_none() {
+            let folder = match &server.sent_folder {
+                Some(f) => Some(f.clone()),
+                None => imap::find_sent(&mut session).await?,
+            };
+            if folder.is_none() {
+                tracing::warn!(
+                    "no Sent folder (SPECIAL-USE \\Sent) on the server: set imap.sent_folder to keep copies"
+                );
+            }
+            self.sent_folder = Some(folder);
+        }
+        let mut selected: Option<(String, imap::Selected)> = None;
+        for item in pending {
+            if save && let Some(Some(folder)) = &self.sent_folder {
+                imap::append(&mut session, folder, &item.message).await?;
+            }
+            if selected.as_ref().map(|(m, _)| m) != Some(&item.mailbox) {
+                let sel = imap::select(&mut session, &item.mailbox).await?;
+                selected = Some((item.mailbox.clone(), sel));
+            }
+            if let Some((_, sel)) = &selected
+                && sel.uidvalidity == item.uidvalidity
+                && sel.keywords
+            {
+                imap::mark_answered(&mut session, item.uid).await?;
+            }
+            self.store.mark_filed(item.id)?;
+        }
+        self.filer = Some(session);
+        Ok(())
+    }
+}
+
+/// Logs in to IMAP (and SELECTs the mailbox) and to SMTP (EHLO, AUTH): `plazo check` online.
+/// Returns one verdict line per server and whether both passed.
+pub async fn check_servers(runtime: &Runtime) -> (Vec<String>, bool) {
+    let mut lines = Vec::new();
+    let mut ok = true;
+    let (server, password) = &runtime.imap;
+    let imap_result = async {
+        let mut session = imap::connect(server, password).await?;
+        let sel = imap::select(&mut session, &server.mailbox).await?;
+        let idle = imap::has_idle(&mut session).await?;
+        let _ = session.logout().await;
+        Ok::<_, ImapError>((sel, idle))
+    }
+    .await;
+    match imap_result {
+        Ok((sel, idle)) => lines.push(format!(
+            "imap: ok: {} logged in at {}:{}, {} selected (UIDVALIDITY {}, next UID {}), {}",
+            server.username,
+            server.host,
+            server.port,
+            server.mailbox,
+            sel.uidvalidity,
+            sel.uidnext,
+            if idle {
+                "IDLE supported"
+            } else {
+                "no IDLE: polling"
+            }
+        )),
+        Err(e) => {
+            ok = false;
+            lines.push(format!("imap: FAILED: {e}"));
+        }
+    }
+    match runtime.mailer.check().await {
+        Ok(()) => lines.push(format!(
+            "smtp: ok: {}:{} accepted EHLO and AUTH",
+            runtime.config.smtp.as_ref().map_or("", |s| s.host.as_str()),
+            runtime.config.smtp.as_ref().map_or(0, |s| s.port)
+        )),
+        Err(e) => {
+            ok = false;
+            lines.push(format!("smtp: FAILED: {e}"));
+        }
+    }
+    (lines, ok)
+}

@@ -1,0 +1,649 @@
+//! The state store (design §7): SQLite in WAL mode, one file.
+//!
+//! It holds per mailbox the UIDVALIDITY and the last UID seen; every decision; the outbox of
+//! replies; and the per-sender ledger. The invariants live here, in transactions:
+//!
+//! - a message is marked decided, its reply queued, the ledger updated and the cursor advanced in
+//!   one transaction ([`Store::record`]);
+//! - a reply is claimed (`sending`) and committed before the SMTP transaction starts, so a process
+//!   killed during it finds `sending` rows at the next start and marks them `uncertain`, never
+//!   sending them again ([`Store::recover`]);
+//! - a decided reply always ends as `sent`, `failed` (with the server's words) or `uncertain`.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use crate::pipeline::Ledger;
+use crate::policy::Trigger;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("state store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file's schema is newer than this program.
+    #[error(
+        "state store {path} has schema version {found}, newer than this plazo ({known}): upgrade plazo"
+    )]
+    TooNew {
+        /// The file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        known: i64,
+    },
+}
+
+/// Migrations, in order; the index + 1 is the schema version (`PRAGMA user_version`).
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE mailbox (
+    name        TEXT PRIMARY KEY,
+    uidvalidity INTEGER NOT NULL,
+    last_uid    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE decision (
+    id          INTEGER PRIMARY KEY,
+    mailbox     TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL,
+    message_id  TEXT,
+    sender      TEXT,
+    subject     TEXT NOT NULL,
+    received    INTEGER NOT NULL,
+    decided_at  INTEGER NOT NULL,
+    action      TEXT NOT NULL CHECK (action IN ('reply', 'skip')),
+    reason      TEXT NOT NULL,
+    UNIQUE (mailbox, uidvalidity, uid)
+) STRICT;
+
+CREATE INDEX decision_message_id ON decision (message_id);
+
+CREATE TABLE outbox (
+    id           INTEGER PRIMARY KEY,
+    decision_id  INTEGER NOT NULL UNIQUE REFERENCES decision (id),
+    reply_id     TEXT NOT NULL,
+    envelope_from TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    message      BLOB NOT NULL,
+    state        TEXT NOT NULL
+                 CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'uncertain')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL,
+    error        TEXT,
+    sent_at      INTEGER,
+    filed        INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE INDEX outbox_state ON outbox (state, next_attempt);
+
+CREATE TABLE ledger (
+    sender     TEXT NOT NULL,
+    trigger    TEXT NOT NULL,
+    replied_at INTEGER NOT NULL,
+    outbox_id  INTEGER NOT NULL,
+    PRIMARY KEY (sender, trigger)
+) STRICT;
+"#];
+
+/// A mailbox's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The mailbox's UIDVALIDITY when the cursor was taken.
+    pub uidvalidity: u32,
+    /// The last UID decided (or the baseline).
+    pub last_uid: u32,
+}
+
+/// One decision to record.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    /// The mailbox.
+    pub mailbox: &'a str,
+    /// Its UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// The message's UID.
+    pub uid: u32,
+    /// The original Message-ID.
+    pub message_id: Option<&'a str>,
+    /// Who sent it (the reply address, else From).
+    pub sender: Option<&'a str>,
+    /// Its subject.
+    pub subject: &'a str,
+    /// When it arrived.
+    pub received: DateTime<Utc>,
+    /// `reply` or `skip`.
+    pub action: &'a str,
+    /// The skip tag or the triggers joined by `+`.
+    pub reason: &'a str,
+    /// The reply to queue, for replies.
+    pub reply: Option<Queued<'a>>,
+}
+
+/// A reply to queue.
+#[derive(Debug, Clone)]
+pub struct Queued<'a> {
+    /// The reply's Message-ID.
+    pub reply_id: &'a str,
+    /// The SMTP envelope sender.
+    pub envelope_from: &'a str,
+    /// The one recipient.
+    pub recipient: &'a str,
+    /// The exact bytes.
+    pub message: &'a [u8],
+    /// The triggers it answers (for the ledger).
+    pub triggers: &'a [Trigger],
+}
+
+/// A reply claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Outbox row id.
+    pub id: i64,
+    /// The SMTP envelope sender.
+    pub envelope_from: String,
+    /// The one recipient.
+    pub recipient: String,
+    /// The exact bytes.
+    pub message: Vec<u8>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// A sent reply still to be filed (Sent folder, keyword on the original).
+#[derive(Debug, Clone)]
+pub struct Unfiled {
+    /// Outbox row id.
+    pub id: i64,
+    /// The reply's bytes.
+    pub message: Vec<u8>,
+    /// The original's mailbox.
+    pub mailbox: String,
+    /// The original's UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// The original's UID.
+    pub uid: u32,
+}
+
+/// One line of `plazo history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRow {
+    /// When it was decided (RFC 3339).
+    pub decided_at: String,
+    /// When the mail arrived (RFC 3339).
+    pub received: String,
+    /// Who sent it.
+    pub sender: Option<String>,
+    /// Its subject.
+    pub subject: String,
+    /// `reply` or `skip`.
+    pub action: String,
+    /// The reason.
+    pub reason: String,
+    /// For replies: `queued`, `sending`, `sent`, `failed` or `uncertain`.
+    pub delivery: Option<String>,
+    /// For failed replies: the server's words.
+    pub error: Option<String>,
+    /// The original Message-ID.
+    pub message_id: Option<String>,
+}
+
+/// The state store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+fn secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+fn instant(s: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(s, 0).unwrap_or_default()
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn };
+        store.migrate(path)?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: path.display().to_string(),
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The cursor of `mailbox`, if it was ever baselined.
+    pub fn cursor(&self, mailbox: &str) -> Result<Option<Cursor>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT uidvalidity, last_uid FROM mailbox WHERE name = ?1",
+                [mailbox],
+                |r| {
+                    Ok(Cursor {
+                        uidvalidity: r.get(0)?,
+                        last_uid: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Sets the cursor of `mailbox` (first start, or a new UIDVALIDITY).
+    pub fn set_cursor(&self, mailbox: &str, cursor: Cursor) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO mailbox (name, uidvalidity, last_uid) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET uidvalidity = ?2, last_uid = ?3",
+            params![mailbox, cursor.uidvalidity, cursor.last_uid],
+        )?;
+        Ok(())
+    }
+
+    /// True when a message with this Message-ID was already decided (under any UIDVALIDITY).
+    pub fn seen_message_id(&self, message_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM decision WHERE message_id = ?1 LIMIT 1",
+                [message_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Records a decision, queues its reply, updates the ledger and advances the cursor, all in
+    /// one transaction. Returns false when the message was already decided (nothing changes).
+    pub fn record(&mut self, rec: &Record<'_>, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO decision (mailbox, uidvalidity, uid, message_id, sender, subject,
+                                   received, decided_at, action, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING",
+            params![
+                rec.mailbox,
+                rec.uidvalidity,
+                rec.uid,
+                rec.message_id,
+                rec.sender,
+                rec.subject,
+                secs(rec.received),
+                secs(now),
+                rec.action,
+                rec.reason
+            ],
+        )?;
+        if inserted == 1
+            && let Some(reply) = &rec.reply
+        {
+            let decision_id = tx.last_insert_rowid();
+            queue(&tx, decision_id, reply, now)?;
+        }
+        tx.execute(
+            "UPDATE mailbox SET last_uid = max(last_uid, ?2) WHERE name = ?1 AND uidvalidity = ?3",
+            params![rec.mailbox, rec.uid, rec.uidvalidity],
+        )?;
+        tx.commit()?;
+        Ok(inserted == 1)
+    }
+
+    /// Marks replies left `sending` by a killed process as `uncertain`: they may have gone out,
+    /// so they are never sent again. Returns how many.
+    pub fn recover(&self) -> Result<usize, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'uncertain',
+                    error = 'interrupted during the SMTP transaction: it may or may not have been delivered'
+             WHERE state = 'sending'",
+            [],
+        )?)
+    }
+
+    /// Claims the next reply due at `now`: marks it `sending` and commits before returning it.
+    pub fn claim(&mut self, now: DateTime<Utc>) -> Result<Option<Outgoing>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let next = tx
+            .query_row(
+                "SELECT id, envelope_from, recipient, message, attempts FROM outbox
+                 WHERE state = 'queued' AND next_attempt <= ?1
+                 ORDER BY next_attempt, id LIMIT 1",
+                [secs(now)],
+                |r| {
+                    Ok(Outgoing {
+                        id: r.get(0)?,
+                        envelope_from: r.get(1)?,
+                        recipient: r.get(2)?,
+                        message: r.get(3)?,
+                        attempts: r.get::<_, i64>(4)? + 1,
+                    })
+                },
+            )
+            .optional()?;
+        if let Some(o) = &next {
+            tx.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
+                [o.id],
+            )?;
+        }
+        tx.commit()?;
+        Ok(next)
+    }
+
+    /// When the next queued reply is due, if any.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let t: Option<i64> = self.conn.query_row(
+            "SELECT min(next_attempt) FROM outbox WHERE state = 'queued'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(t.map(instant))
+    }
+
+    /// The reply went out.
+    pub fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?2, error = NULL WHERE id = ?1",
+            params![id, secs(now)],
+        )?;
+        Ok(())
+    }
+
+    /// A transient failure: back to the queue, due again after `wait`.
+    pub fn mark_retry(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        wait: Duration,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE outbox SET state = 'queued', next_attempt = ?2, error = ?3 WHERE id = ?1",
+            params![id, secs(now + wait), error],
+        )?;
+        Ok(())
+    }
+
+    /// A permanent failure, with the server's words. The ledger forgets the reply, so the
+    /// sender's next mail is answered.
+    pub fn mark_failed(&mut self, id: i64, error: &str) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE outbox SET state = 'failed', error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        tx.execute("DELETE FROM ledger WHERE outbox_id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Sent replies not yet filed in the Sent folder / marked on the original.
+    pub fn unfiled(&self) -> Result<Vec<Unfiled>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT o.id, o.message, d.mailbox, d.uidvalidity, d.uid
+             FROM outbox o JOIN decision d ON d.id = o.decision_id
+             WHERE o.state = 'sent' AND o.filed = 0 ORDER BY o.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Unfiled {
+                id: r.get(0)?,
+                message: r.get(1)?,
+                mailbox: r.get(2)?,
+                uidvalidity: r.get(3)?,
+                uid: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The reply was filed.
+    pub fn mark_filed(&self, id: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE outbox SET filed = 1 WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// The most recent decisions, newest first.
+    pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.decided_at, d.received, d.sender, d.subject, d.action, d.reason,
+                    o.state, o.error, d.message_id
+             FROM decision d LEFT JOIN outbox o ON o.decision_id = d.id
+             ORDER BY d.id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(HistoryRow {
+                decided_at: instant(r.get(0)?).to_rfc3339(),
+                received: instant(r.get(1)?).to_rfc3339(),
+                sender: r.get(2)?,
+                subject: r.get(3)?,
+                action: r.get(4)?,
+                reason: r.get(5)?,
+                delivery: r.get(6)?,
+                error: r.get(7)?,
+                message_id: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts of outbox rows per state, for logs and tests.
+    pub fn outbox_counts(&self) -> Result<std::collections::BTreeMap<String, i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn queue(
+    tx: &Transaction<'_>,
+    decision_id: i64,
+    reply: &Queued<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO outbox (decision_id, reply_id, envelope_from, recipient, message, state,
+                             next_attempt)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6)",
+        params![
+            decision_id,
+            reply.reply_id,
+            reply.envelope_from,
+            reply.recipient,
+            reply.message,
+            secs(now)
+        ],
+    )?;
+    let outbox_id = tx.last_insert_rowid();
+    for t in reply.triggers {
+        tx.execute(
+            "INSERT INTO ledger (sender, trigger, replied_at, outbox_id) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sender, trigger) DO UPDATE SET replied_at = ?3, outbox_id = ?4",
+            params![
+                reply.recipient.to_lowercase(),
+                t.tag(),
+                secs(now),
+                outbox_id
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+impl Ledger for Store {
+    fn last_reply(&self, sender: &str, trigger: Trigger) -> Option<DateTime<Utc>> {
+        let found: Result<Option<i64>, _> = self
+            .conn
+            .query_row(
+                "SELECT replied_at FROM ledger WHERE sender = ?1 AND trigger = ?2",
+                params![sender.to_lowercase(), trigger.tag()],
+                |r| r.get(0),
+            )
+            .optional();
+        match found {
+            Ok(t) => t.map(instant),
+            Err(err) => {
+                // Failing closed: an unreadable ledger counts as "answered just now", so a
+                // database hiccup can never cause a second reply.
+                tracing::error!("cannot read the ledger: {err}");
+                Some(DateTime::<Utc>::MAX_UTC)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).expect("date").to_utc()
+    }
+
+    fn rec<'a>(uid: u32, reply: Option<Queued<'a>>) -> Record<'a> {
+        Record {
+            mailbox: "INBOX",
+            uidvalidity: 7,
+            uid,
+            message_id: Some("m@x"),
+            sender: Some("laura@x.example"),
+            subject: "Hola",
+            received: t("2026-11-20T21:30:00+01:00"),
+            action: if reply.is_some() { "reply" } else { "skip" },
+            reason: "outside-hours",
+            reply,
+        }
+    }
+
+    #[test]
+    fn lifecycle() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&dir.path().join("s.sqlite3")).expect("open");
+        let now = t("2026-11-20T21:30:05+01:00");
+        s.set_cursor(
+            "INBOX",
+            Cursor {
+                uidvalidity: 7,
+                last_uid: 10,
+            },
+        )
+        .expect("cursor");
+        let q = Queued {
+            reply_id: "r@x",
+            envelope_from: "ana@x",
+            recipient: "Laura@X.example",
+            message: b"bytes",
+            triggers: &[Trigger::OutsideHours],
+        };
+        assert!(s.record(&rec(11, Some(q.clone())), now).expect("record"));
+        assert!(
+            !s.record(&rec(11, Some(q)), now).expect("again"),
+            "decided once"
+        );
+        assert_eq!(s.cursor("INBOX").expect("c").map(|c| c.last_uid), Some(11));
+        assert_eq!(
+            s.last_reply("laura@x.example", Trigger::OutsideHours),
+            Some(now)
+        );
+        let o = s.claim(now).expect("claim").expect("one");
+        assert_eq!(o.attempts, 1);
+        assert!(
+            s.claim(now).expect("claim").is_none(),
+            "claimed rows are not handed out twice"
+        );
+        // A kill here: the next start marks it uncertain, and it is never claimed again.
+        assert_eq!(s.recover().expect("recover"), 1);
+        assert!(s.claim(now + Duration::days(1)).expect("claim").is_none());
+        assert_eq!(
+            s.history(10).expect("h")[0].delivery.as_deref(),
+            Some("uncertain")
+        );
+    }
+
+    #[test]
+    fn failure_frees_the_ledger_and_retry_waits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&dir.path().join("s.sqlite3")).expect("open");
+        let now = t("2026-11-20T21:30:05+01:00");
+        let q = Queued {
+            reply_id: "r@x",
+            envelope_from: "ana@x",
+            recipient: "laura@x.example",
+            message: b"bytes",
+            triggers: &[Trigger::OutsideHours],
+        };
+        s.record(&rec(1, Some(q)), now).expect("record");
+        let o = s.claim(now).expect("claim").expect("one");
+        s.mark_retry(o.id, now, Duration::seconds(30), "451 later")
+            .expect("retry");
+        assert!(s.claim(now).expect("claim").is_none());
+        let o = s
+            .claim(now + Duration::seconds(30))
+            .expect("claim")
+            .expect("due");
+        s.mark_failed(o.id, "550 no such user").expect("fail");
+        assert_eq!(s.last_reply("laura@x.example", Trigger::OutsideHours), None);
+        let h = s.history(1).expect("history");
+        assert_eq!(h[0].error.as_deref(), Some("550 no such user"));
+    }
+
+    #[test]
+    fn reopen_keeps_state_and_schema() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.sqlite3");
+        {
+            let s = Store::open(&path).expect("open");
+            s.set_cursor(
+                "INBOX",
+                Cursor {
+                    uidvalidity: 3,
+                    last_uid: 5,
+                },
+            )
+            .expect("cursor");
+        }
+        let s = Store::open(&path).expect("reopen");
+        assert_eq!(
+            s.cursor("INBOX").expect("c"),
+            Some(Cursor {
+                uidvalidity: 3,
+                last_uid: 5
+            })
+        );
+    }
+}
