@@ -117,6 +117,9 @@ impl Runtime {
 /// Returns the process exit code.
 pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
+    // Signal handlers first, so a SIGTERM during start-up is a clean stop, not a kill.
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let runtime = match Runtime::load(&path) {
         Ok(r) => Arc::new(r),
         Err(e) => {
@@ -167,8 +170,6 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         started.elapsed().as_millis()
     );
 
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {
             _ = hup.recv() => {

@@ -182,3 +182,174 @@ async fn burst_answers_each_eligible_sender_once() {
     assert_eq!(reasons.get("duplicate"), Some(&60), "{reasons:?}");
     assert_eq!(reasons.get("list"), Some(&10), "{reasons:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn kill_9_during_bursts_never_sends_twice() {
+    let s = servers();
+    let mut ana = Daemon::new(s, "ana", Setup::default());
+    let clients: Vec<(String, String)> = (0..30).map(|_| s.user("k9")).collect();
+    // The first start takes the baseline; mail before it is never answered.
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    let mut delivered = 0;
+    for round in 0..12 {
+        ana.spawn(&["run"]);
+        // Mail arrives while plazo starts, catches up, sends; it is killed at a random moment.
+        for k in 0..4 {
+            let (c, _) = &clients[(round * 7 + k * 3) % clients.len()];
+            let m = client_mail(c, &ana.address, &format!("Ronda {round}.{k}"), "Hola", &[]);
+            s.deliver(c, &ana.address, &m).await;
+            delivered += 1;
+            tokio::time::sleep(Duration::from_millis(fastrand::u64(0..150))).await;
+        }
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(0..700))).await;
+        ana.kill9();
+    }
+    // A last clean run catches up with everything and drains the outbox.
+    ana.start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let history = ana.history();
+        let settled = history.len() == delivered
+            && history.iter().all(|h| {
+                h["action"] == "skip" || h["delivery"] != "queued" && h["delivery"] != "sending"
+            });
+        if settled {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not settled: {} of {delivered} decided\n{}",
+            history.len(),
+            ana.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    ana.signal("TERM");
+    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+    let history = ana.history();
+    let mut uncertain = 0;
+    for h in &history {
+        if h["action"] == "reply" {
+            let d = h["delivery"].as_str().unwrap_or("");
+            assert!(["sent", "failed", "uncertain"].contains(&d), "{h}");
+            uncertain += usize::from(d == "uncertain");
+        }
+    }
+    let mut answered = 0;
+    for (c, pw) in &clients {
+        let n = s.messages(c, pw, "INBOX").await.len();
+        assert!(n <= 1, "{c} got {n} replies:\n{}", ana.log());
+        answered += n;
+    }
+    let replies = history.iter().filter(|h| h["action"] == "reply").count();
+    assert!(
+        answered >= replies - uncertain && answered <= replies,
+        "{answered} in inboxes, {replies} decided, {uncertain} uncertain"
+    );
+    eprintln!(
+        "{delivered} mails, {replies} replies decided, {uncertain} uncertain, {answered} received"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn two_instances_mailing_each_other_do_not_loop() {
+    let s = servers();
+    let mut a = Daemon::new(s, "loopa", Setup::default());
+    let mut b = Daemon::new(s, "loopb", Setup::default());
+    a.start();
+    b.start();
+    let m = client_mail(&a.address, &b.address, "Hola B", "Una pregunta", &[]);
+    s.deliver(&a.address, &b.address, &m).await;
+    let m = client_mail(&b.address, &a.address, "Hola A", "Otra pregunta", &[]);
+    s.deliver(&b.address, &a.address, &m).await;
+    a.wait_log("skip (auto-submitted)", Duration::from_secs(10));
+    b.wait_log("skip (auto-submitted)", Duration::from_secs(10));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for d in [&a, &b] {
+        let inbox = s.messages(&d.address, &d.password, "INBOX").await;
+        let auto = inbox
+            .iter()
+            .filter(|(raw, _)| header(&parse(raw), "Auto-Submitted").is_some())
+            .count();
+        assert_eq!(inbox.len(), 2, "the human mail and one auto-reply");
+        assert_eq!(auto, 1);
+        assert_eq!(d.log().matches("reply sent").count(), 1);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn sighup_keeps_the_old_config_when_the_new_is_broken() {
+    let s = servers();
+    let mut ana = Daemon::new(s, "ana", Setup::default());
+    let (client, client_pw) = s.user("client");
+    ana.start();
+    let good = std::fs::read_to_string(ana.config()).expect("config");
+    std::fs::write(
+        ana.config(),
+        good.replace("[notice]", "[notice]\nbogus = 1"),
+    )
+    .expect("break");
+    ana.signal("HUP");
+    ana.wait_log(
+        "reload failed, keeping the running config",
+        Duration::from_secs(5),
+    );
+    let m = client_mail(&client, &ana.address, "¿Sigues ahí?", "Hola", &[]);
+    s.deliver(&client, &ana.address, &m).await;
+    assert_eq!(
+        s.wait_for(&client, &client_pw, 1, Duration::from_secs(10))
+            .await
+            .len(),
+        1
+    );
+    // A good config is taken, and the watcher reconnects with it.
+    std::fs::write(ana.config(), good).expect("restore");
+    ana.signal("HUP");
+    ana.wait_log("reloaded", Duration::from_secs(5));
+    ana.wait_log_count("imap: watching", 2, Duration::from_secs(10));
+    ana.signal("TERM");
+    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn check_online_and_implicit_tls_smtp() {
+    let s = servers();
+    let mut ana = Daemon::new(
+        s,
+        "ana",
+        Setup {
+            smtp_security: "tls",
+            ..Setup::default()
+        },
+    );
+    let (client, client_pw) = s.user("client");
+    let (code, out) = ana.run_to_end(&["check"]);
+    assert_eq!(code, Some(0), "{out}\n{}", ana.log());
+    assert!(
+        out.contains("imap: ok:") && out.contains("smtp: ok:"),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&ana.password),
+        "check never prints the password"
+    );
+    ana.start();
+    let m = client_mail(&client, &ana.address, "TLS", "Hola", &[]);
+    s.deliver(&client, &ana.address, &m).await;
+    assert_eq!(
+        s.wait_for(&client, &client_pw, 1, Duration::from_secs(5))
+            .await
+            .len(),
+        1
+    );
+    // A wrong password: check says which server refused, and exits 1.
+    std::fs::write(ana.dir.path().join("password"), "wrong").expect("password");
+    let (code, out) = ana.run_to_end(&["check"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("imap: FAILED") && out.contains("smtp: FAILED"),
+        "{out}"
+    );
+    assert!(!ana.log().contains(&ana.password));
+}

@@ -75,14 +75,21 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
     if args.offline {
         return Ok(ExitCode::SUCCESS);
     }
-    let runtime = match Runtime::load(&config.path) {
-        Ok(r) => r,
+    // The SMTP pool needs the async runtime from the moment it is built.
+    let path = config.path.clone();
+    let checked = super::run::block_on(async move {
+        match Runtime::load(&path) {
+            Ok(runtime) => Ok(check_servers(&runtime).await),
+            Err(e) => Err(e),
+        }
+    })?;
+    let (lines, ok) = match checked {
+        Ok(result) => result,
         Err(e) => {
             println!("{e}");
             return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
-    let (lines, ok) = super::run::block_on(check_servers(&runtime))?;
     for line in lines {
         println!("{line}");
     }

@@ -25,8 +25,15 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
         once: args.once,
         dry_run: args.dry_run,
     };
-    let code = runtime.block_on(daemon::run(path.to_path_buf(), opts))?;
-    Ok(ExitCode::from(code))
+    let code = runtime.block_on(daemon::run(path.to_path_buf(), opts));
+    leave(runtime);
+    Ok(ExitCode::from(code?))
+}
+
+/// Leaves the runtime to the process's exit instead of shutting it down: lettre's SMTP pool
+/// spawns a task when it is dropped, which panics once the runtime is gone.
+fn leave(runtime: tokio::runtime::Runtime) {
+    std::mem::forget(runtime);
 }
 
 /// The tokio runtime other subcommands use for a few network calls.
@@ -34,5 +41,7 @@ pub fn block_on<F: Future>(fut: F) -> anyhow::Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    Ok(runtime.block_on(fut))
+    let out = runtime.block_on(fut);
+    leave(runtime);
+    Ok(out)
 }

@@ -30,6 +30,7 @@ pub struct Servers {
 }
 
 static SERVERS: OnceLock<Servers> = OnceLock::new();
+static OUTAGE_SERVERS: OnceLock<Servers> = OnceLock::new();
 static NEXT_USER: AtomicU32 = AtomicU32::new(0);
 
 /// The script.
@@ -37,15 +38,37 @@ pub fn script() -> PathBuf {
     root().join("scripts/mail-servers")
 }
 
-/// Starts the servers if they are not running, and returns them.
+/// The port base of the shared servers: `$PLAZO_TEST_PORT_BASE`, else 24000.
+fn port_base() -> u16 {
+    std::env::var("PLAZO_TEST_PORT_BASE")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(24000)
+}
+
+/// Starts the shared servers if they are not running, and returns them.
 pub fn servers() -> &'static Servers {
-    SERVERS.get_or_init(|| {
-        let dir = std::env::var_os("PLAZO_TEST_SERVERS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root().join("target/mail-servers"));
+    SERVERS.get_or_init(|| Servers::start(&root().join("target/mail-servers"), port_base()))
+}
+
+/// A second pair of servers for tests that stop and start them (so they never disturb the
+/// tests that share the first pair). Ports: the shared base + 1000.
+pub fn outage_servers() -> &'static Servers {
+    OUTAGE_SERVERS.get_or_init(|| {
+        Servers::start(
+            &root().join("target/mail-servers-outage"),
+            port_base() + 1000,
+        )
+    })
+}
+
+impl Servers {
+    fn start(dir: &Path, base: u16) -> Servers {
+        let dir = dir.to_path_buf();
         let out = Command::new(script())
             .arg("start")
             .arg(&dir)
+            .env("PLAZO_TEST_PORT_BASE", base.to_string())
             .stdin(Stdio::null())
             .output()
             .expect("run scripts/mail-servers");
@@ -73,10 +96,8 @@ pub fn servers() -> &'static Servers {
             ports,
             ca_file,
         }
-    })
-}
+    }
 
-impl Servers {
     /// A port by its servers.env name.
     pub fn port(&self, name: &str) -> u16 {
         *self
@@ -90,6 +111,10 @@ impl Servers {
         let out = Command::new(script())
             .arg(command)
             .arg(&self.dir)
+            .env(
+                "PLAZO_TEST_PORT_BASE",
+                (self.port("IMAP_PORT") - 143).to_string(),
+            )
             .stdin(Stdio::null())
             .output()
             .expect("run scripts/mail-servers");
@@ -387,8 +412,9 @@ path = "state.sqlite3"
 
     /// Starts `plazo run` and waits until it watches the mailbox.
     pub fn start(&mut self) {
+        let before = self.log().matches("imap: watching").count();
         self.spawn(&["run"]);
-        self.wait_log("imap: watching", Duration::from_secs(15));
+        self.wait_log_count("imap: watching", before + 1, Duration::from_secs(15));
     }
 
     /// Starts plazo with `args`, logging to the log file (appending).

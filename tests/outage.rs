@@ -1,0 +1,103 @@
+//! The daemon when its servers fail: Dovecot restarted under an IDLE, the SMTP server down for a
+//! while, a 5xx answer. These tests stop and start servers, so they use their own pair
+//! (`outage_servers`) and run one at a time.
+
+use std::time::Duration;
+
+mod common;
+use common::servers::{Daemon, Setup, client_mail, outage_servers};
+
+/// One outage at a time: they share the servers they break.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "current_thread")]
+async fn dovecot_restart_under_idle_reconnects_and_answers() {
+    let _one = SERIAL.lock().await;
+    let s = outage_servers();
+    let mut ana = Daemon::new(s, "ana", Setup::default());
+    let (client, client_pw) = s.user("client");
+    ana.start();
+    s.control("stop-dovecot");
+    ana.wait_log("reconnecting in", Duration::from_secs(10));
+    s.control("start-dovecot");
+    // Mail that arrives while plazo is still waiting to reconnect.
+    let m = client_mail(
+        &client,
+        &ana.address,
+        "Tras el corte",
+        "¿Sigue en pie lo del lunes?",
+        &[],
+    );
+    s.deliver(&client, &ana.address, &m).await;
+    let got = s
+        .wait_for(&client, &client_pw, 1, Duration::from_secs(30))
+        .await;
+    assert_eq!(got.len(), 1, "answered after the restart:\n{}", ana.log());
+    assert!(
+        ana.log().matches("imap: watching").count() >= 2,
+        "it reconnected:\n{}",
+        ana.log()
+    );
+    ana.signal("TERM");
+    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn replies_wait_while_smtp_is_down_and_5xx_is_recorded() {
+    let _one = SERIAL.lock().await;
+    let s = outage_servers();
+    let mut ana = Daemon::new(s, "ana", Setup::default());
+    let (client, client_pw) = s.user("client");
+    let (refused, _) = s.user("refused");
+    ana.start();
+
+    // SMTP down: the mail comes in through IMAP APPEND, the reply waits in the outbox.
+    s.control("stop-smtp");
+    let m = client_mail(
+        &client,
+        &ana.address,
+        "Con el SMTP caído",
+        "Hola",
+        &[&format!("Return-Path: <{client}>")],
+    );
+    s.append(&ana.address, &ana.password, "INBOX", &m).await;
+    ana.wait_log_count("cannot send the reply yet", 2, Duration::from_secs(20));
+    s.control("start-smtp");
+    let got = s
+        .wait_for(&client, &client_pw, 1, Duration::from_secs(30))
+        .await;
+    assert_eq!(
+        got.len(),
+        1,
+        "sent once the server was back:\n{}",
+        ana.log()
+    );
+
+    // A 5xx: recorded as failed with the server's words, not retried.
+    let hook = s.dir.join("smtp-fail");
+    std::fs::write(&hook, "554 5.7.1 Rejected by policy\n").expect("hook");
+    let m = client_mail(
+        &refused,
+        &ana.address,
+        "Rechazo",
+        "Hola",
+        &[&format!("Return-Path: <{refused}>")],
+    );
+    s.append(&ana.address, &ana.password, "INBOX", &m).await;
+    ana.wait_log("reply refused, not retried", Duration::from_secs(15));
+    std::fs::remove_file(&hook).expect("remove hook");
+    ana.signal("TERM");
+    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+    let history = ana.history();
+    let failed = history
+        .iter()
+        .find(|h| h["delivery"] == "failed")
+        .unwrap_or_else(|| panic!("no failed reply in {history:?}"));
+    assert!(
+        failed["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Rejected by policy")),
+        "{failed}"
+    );
+    assert!(history.iter().any(|h| h["delivery"] == "sent"));
+}
