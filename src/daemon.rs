@@ -325,7 +325,11 @@ impl Watcher {
             _ => self.store.cursor(mailbox)?,
         };
         match current {
-            Some(c) if c.uidvalidity == sel.uidvalidity => {}
+            Some(c) if c.uidvalidity == sel.uidvalidity => {
+                if self.opts.dry_run {
+                    self.dry_cursor = Some(c);
+                }
+            }
             Some(c) => {
                 tracing::warn!(
                     "{mailbox}: UIDVALIDITY changed from {} to {}: starting again from UID {}",

@@ -353,3 +353,157 @@ async fn check_online_and_implicit_tls_smtp() {
     );
     assert!(!ana.log().contains(&ana.password));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn imap_over_implicit_tls_and_starttls_with_ca_file() {
+    use plazo::config::Security;
+    let s = servers();
+    let (user, pw) = s.user("tls");
+    for (security, port) in [
+        (Security::Tls, "IMAPS_PORT"),
+        (Security::Starttls, "IMAP_PORT"),
+    ] {
+        let (mut server, _) = s.imap(&user, &pw);
+        server.host = "localhost".into();
+        server.security = security;
+        server.port = s.port(port);
+        let mut session = plazo::imap::connect(&server, &pw)
+            .await
+            .unwrap_or_else(|e| panic!("{security:?}: {e}"));
+        let sel = plazo::imap::select(&mut session, "INBOX")
+            .await
+            .expect("select");
+        assert!(sel.uidvalidity > 0);
+        let _ = session.logout().await;
+        // Without the CA file the self-signed certificate is refused.
+        server.ca_file = None;
+        let err = plazo::imap::connect(&server, &pw)
+            .await
+            .err()
+            .expect("untrusted certificate");
+        assert!(
+            err.to_string().contains("certificate") || err.to_string().contains("Unknown"),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn new_uidvalidity_never_answers_a_message_twice() {
+    let s = servers();
+    let (address, password) = s.user("uv");
+    let mut ana = Daemon::for_user(s, address, password, Setup::default());
+    std::fs::write(
+        ana.config(),
+        std::fs::read_to_string(ana.config())
+            .expect("config")
+            .replace("poll_interval", "mailbox = \"Work\"\npoll_interval"),
+    )
+    .expect("config");
+    let (c1, c1_pw) = s.user("uvc");
+    let (c2, c2_pw) = s.user("uvc");
+    let (imap_server, pw) = s.imap(&ana.address, &ana.password);
+    let mut admin = plazo::imap::connect(&imap_server, &pw)
+        .await
+        .expect("connect");
+    admin.create("Work").await.expect("create");
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    let first = client_mail(
+        &c1,
+        &ana.address,
+        "Primero",
+        "Hola",
+        &[&format!("Return-Path: <{c1}>")],
+    );
+    s.append(&ana.address, &ana.password, "Work", &first).await;
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    assert_eq!(s.messages(&c1, &c1_pw, "INBOX").await.len(), 1);
+    // The mailbox is recreated: a new UIDVALIDITY. plazo starts again from its UIDNEXT; the old
+    // message appended again (same Message-ID) is not answered twice, a new one is answered.
+    admin.delete("Work").await.expect("delete");
+    admin.create("Work").await.expect("create again");
+    let _ = admin.logout().await;
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    assert!(ana.log().contains("UIDVALIDITY changed"), "{}", ana.log());
+    s.append(&ana.address, &ana.password, "Work", &first).await;
+    let second = client_mail(
+        &c2,
+        &ana.address,
+        "Segundo",
+        "Hola",
+        &[&format!("Return-Path: <{c2}>")],
+    );
+    s.append(&ana.address, &ana.password, "Work", &second).await;
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    assert_eq!(s.messages(&c1, &c1_pw, "INBOX").await.len(), 1, "not twice");
+    assert_eq!(s.messages(&c2, &c2_pw, "INBOX").await.len(), 1);
+    ana.kill9();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dry_run_records_and_sends_nothing_and_sigint_stops() {
+    let s = servers();
+    let mut ana = Daemon::new(s, "dry", Setup::default());
+    let (client, client_pw) = s.user("client");
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0));
+    let before = ana.log().matches("imap: watching").count();
+    ana.spawn(&["run", "--dry-run"]);
+    ana.wait_log_count("imap: watching", before + 1, Duration::from_secs(15));
+    let m = client_mail(&client, &ana.address, "Prueba", "Hola", &[]);
+    s.deliver(&client, &ana.address, &m).await;
+    ana.wait_log(
+        "dry run: would reply (outside-hours)",
+        Duration::from_secs(10),
+    );
+    ana.signal("INT");
+    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+    assert!(ana.history().is_empty(), "a dry run records nothing");
+    assert!(
+        s.messages(&client, &client_pw, "INBOX").await.is_empty(),
+        "and sends nothing"
+    );
+    // The real run afterwards answers it.
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(s.messages(&client, &client_pw, "INBOX").await.len(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn tells_systemd_ready_reloading_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let s = servers();
+    let mut ana = Daemon::new(s, "notify", Setup::default());
+    let socket_path = ana.dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    let log = std::fs::File::create(ana.log_path()).expect("log");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_plazo"))
+        .args(["run", "--config"])
+        .arg(ana.config())
+        .current_dir(ana.dir.path())
+        .env("NOTIFY_SOCKET", &socket_path)
+        .stdin(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn");
+    ana.child = Some(child);
+    let mut buf = [0u8; 512];
+    let mut next = || {
+        let n = socket.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert!(next().contains("READY=1"));
+    ana.signal("HUP");
+    assert!(next().contains("RELOADING=1"));
+    assert!(next().contains("READY=1"));
+    ana.signal("TERM");
+    assert!(next().contains("STOPPING=1"));
+    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+}

@@ -407,7 +407,7 @@ path = "state.sqlite3"
 
     /// Its log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+        String::from_utf8_lossy(&std::fs::read(self.log_path()).unwrap_or_default()).into_owned()
     }
 
     /// Starts `plazo run` and waits until it watches the mailbox.
