@@ -2,12 +2,41 @@
 //!
 //! The conventions are those of `deadlines-dev.md`: immediate words mean "now", days without a
 //! time mean 18:00, "antes del viernes" means Thursday 18:00, and so on. This module is the
-//! interface the policy uses; the grammars live in `es.rs` and `en.rs`.
+//! interface the policy uses. The work is a pipeline of small steps:
+//!
+//! 1. [`quote`]: keep only the sender's own lines (no `>` quotes, no history, no forwards);
+//! 2. [`token`]: split into words, numbers and punctuation; lowercase, drop accents;
+//! 3. [`grammar`] with a language's lexicon ([`es`], [`en`]): tokens → typed pieces (a day, a
+//!    clock time, a duration, "antes de", an event word…);
+//! 4. [`compose`]: pieces → expressions ([`expr::Reading`]), and per clause whether each one is
+//!    a demand, an event, cancelled or in the past;
+//! 5. [`resolve`]: expression → instant, on the local calendar of the sender's zone.
+//!
+//! Only steps 3's lexicons know a language. A new language is a new lexicon file listed in
+//! [`GRAMMARS`]; the resolver and the clause rules stay as they are.
+
+pub mod compose;
+pub mod en;
+pub mod es;
+pub mod expr;
+pub mod grammar;
+pub mod quote;
+pub mod resolve;
+pub mod token;
+
+use std::ops::Range;
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::lang::Lang;
+use self::compose::Status;
+use self::expr::Reading;
+use self::grammar::{Grammar, Reader};
+use self::token::Tokens;
+use crate::lang::{self, Lang};
 use crate::zone::Zone;
+
+/// Every grammar the extractor knows, one per language.
+pub static GRAMMARS: [&Grammar; 2] = [&es::GRAMMAR, &en::GRAMMAR];
 
 /// A deadline a client demanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,11 +49,35 @@ pub struct Deadline {
     pub lang: Lang,
 }
 
+/// One time expression found in a text: its words, how it was read, whether it counts, and
+/// the instant it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Byte span of the words in the text.
+    pub span: Range<usize>,
+    /// The words, as written.
+    pub phrase: String,
+    /// What they mean (none for an explicit "no deadline").
+    pub reading: Option<Reading>,
+    /// Whether they set a deadline, and if not, why.
+    pub status: Status,
+    /// The instant they name, when they name one.
+    pub at: Option<DateTime<FixedOffset>>,
+    /// The language of the grammar that read them.
+    pub lang: Lang,
+}
+
 /// The earliest deadline demanded in `text`, read against the reference instant `now` (the Date
 /// header) with calendar words in `zone`, or `None` when the text demands no time limit.
+///
+/// Quoted lines, replied-to and forwarded history in `text` are ignored.
 pub fn find(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Option<Deadline> {
-    let _ = (text, now, zone);
-    None
+    explain(text, now, zone)
+        .into_iter()
+        .filter(|f| f.status.counts())
+        .filter_map(|f| Some((f.at?, f.phrase, f.lang)))
+        .min_by_key(|(at, _, _)| *at)
+        .map(|(at, phrase, lang)| Deadline { at, phrase, lang })
 }
 
 /// The earliest deadline demanded in a mail's subject or in the client's own text.
@@ -38,4 +91,42 @@ pub fn find_in_mail(
         .into_iter()
         .flatten()
         .min_by_key(|d| d.at)
+}
+
+/// Every time expression in `text` (its own lines only), in text order, with how it was read
+/// and whether it counts: what `plazo extract` shows people.
+///
+/// The grammar is chosen by the language of the text; when the language cannot be told, every
+/// grammar reads it.
+pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Finding> {
+    let tokens = Tokens::of_own_text(text);
+    if tokens.is_empty() {
+        return Vec::new();
+    }
+    let own = text.get(..quote::cut_point(text)).unwrap_or(text);
+    let grammars: Vec<&Grammar> = match lang::detect(own) {
+        Some(l) => GRAMMARS.iter().copied().filter(|g| g.lang == l).collect(),
+        None => GRAMMARS.to_vec(),
+    };
+    let mut findings = Vec::new();
+    let mut pieces = Vec::with_capacity(tokens.len());
+    for g in grammars {
+        pieces.clear();
+        Reader::read(&tokens, g, &mut pieces);
+        for f in compose::compose(&pieces) {
+            let at = f
+                .reading
+                .as_ref()
+                .and_then(|r| resolve::resolve(r, now, zone));
+            findings.push(Finding {
+                phrase: text.get(f.span.clone()).unwrap_or("").to_owned(),
+                span: f.span,
+                reading: f.reading,
+                status: f.status,
+                at,
+                lang: g.lang,
+            });
+        }
+    }
+    findings
 }
