@@ -5,6 +5,9 @@
 //! plus a few letters only Spanish uses. A full statistical detector would add megabytes for two
 //! languages; this one is a table and a loop.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use serde::Serialize;
 
 /// A language plazo can read and answer in.
@@ -42,49 +45,74 @@ impl Lang {
 const SPANISH: &[&str] = &[
     "el", "la", "los", "las", "un", "una", "de", "del", "que", "y", "en", "por", "para", "con",
     "no", "es", "lo", "al", "se", "me", "te", "mi", "tu", "su", "hoy", "mañana", "manana", "ya",
-    "pero", "como", "muy", "más", "mas", "hola", "gracias", "favor", "puedes", "necesito",
-    "antes", "hasta", "esta", "este", "semana", "web", "está", "sale", "ahora", "cuando", "q",
-    "d", "x", "hay", "son", "le", "nos", "tenemos", "saludos", "buenas", "buenos", "días",
-    "tarde", "noche", "porfa", "porfi", "también", "sí", "si", "estoy",
+    "pero", "como", "muy", "más", "mas", "hola", "gracias", "favor", "puedes", "necesito", "antes",
+    "hasta", "esta", "este", "semana", "web", "está", "sale", "ahora", "cuando", "q", "d", "x",
+    "hay", "son", "le", "nos", "tenemos", "saludos", "buenas", "buenos", "días", "tarde", "noche",
+    "porfa", "porfi", "también", "sí", "si", "estoy",
 ];
 
 const ENGLISH: &[&str] = &[
-    "the", "an", "of", "and", "to", "in", "for", "on", "by", "with", "is", "are", "it",
-    "this", "that", "you", "your", "we", "our", "i", "my", "can", "could", "please",
-    "thanks", "thank", "hi", "hello", "today", "tomorrow", "need", "be", "will", "would", "at",
-    "before", "end", "week", "from", "have", "has", "get", "do", "not", "asap", "let", "know",
-    "just", "all", "so", "if", "up", "out", "as", "what", "when", "there", "tonight", "morning",
-    "cheers", "regards", "best", "its", "it's", "i'm", "we're", "don't", "tmrw",
+    "the", "an", "of", "and", "to", "in", "for", "on", "by", "with", "is", "are", "it", "this",
+    "that", "you", "your", "we", "our", "i", "my", "can", "could", "please", "thanks", "thank",
+    "hi", "hello", "today", "tomorrow", "need", "be", "will", "would", "at", "before", "end",
+    "week", "from", "have", "has", "get", "do", "not", "asap", "let", "know", "just", "all", "so",
+    "if", "up", "out", "as", "what", "when", "there", "tonight", "morning", "cheers", "regards",
+    "best", "its", "it's", "i'm", "we're", "don't", "tmrw",
 ];
+
+/// Every function word, with whether it is Spanish and whether it is English.
+static WORDS: LazyLock<HashMap<&'static str, (bool, bool)>> = LazyLock::new(|| {
+    let mut words = HashMap::new();
+    for w in SPANISH {
+        words.entry(*w).or_insert((false, false)).0 = true;
+    }
+    for w in ENGLISH {
+        words.entry(*w).or_insert((false, false)).1 = true;
+    }
+    words
+});
 
 /// The language of `text`, or `None` when it shows no sign of either.
 pub fn detect(text: &str) -> Option<Lang> {
-    let mut es = 0u32;
-    let mut en = 0u32;
-    for word in text
-        .split(|c: char| !(c.is_alphabetic() || c == '\''))
-        .filter(|w| !w.is_empty())
-        .take(2000)
-    {
-        if word.chars().any(|c| matches!(c, 'ñ' | 'Ñ' | '¿' | '¡')) {
-            es += 2;
-        }
-        let lower = word.to_lowercase();
-        if SPANISH.contains(&lower.as_str()) {
-            es += 1;
-        }
-        if ENGLISH.contains(&lower.as_str()) {
-            en += 1;
-        }
-    }
-    if text.contains('¿') || text.contains('¡') {
-        es += 2;
-    }
+    let (es, en) = scores(text);
     match es.cmp(&en) {
         std::cmp::Ordering::Greater => Some(Lang::Es),
         std::cmp::Ordering::Less => Some(Lang::En),
         std::cmp::Ordering::Equal => None,
     }
+}
+
+/// The evidence for each language in `text`: (Spanish, English) points, one per function word
+/// and two per letter or mark only Spanish uses. [`detect`] picks the larger; callers that can
+/// weigh other evidence (the deadline grammars) use the points themselves.
+pub fn scores(text: &str) -> (u32, u32) {
+    let mut es = 0u32;
+    let mut en = 0u32;
+    let mut lower = String::new();
+    for word in text
+        .split(|c: char| !(c.is_alphabetic() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .take(2000)
+    {
+        if word.chars().any(|c| matches!(c, 'ñ' | 'Ñ')) {
+            es += 2;
+        }
+        lower.clear();
+        if word.is_ascii() {
+            lower.push_str(word);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        if let Some(&(is_es, is_en)) = WORDS.get(lower.as_str()) {
+            es += u32::from(is_es);
+            en += u32::from(is_en);
+        }
+    }
+    if text.contains('¿') || text.contains('¡') {
+        es += 2;
+    }
+    (es, en)
 }
 
 #[cfg(test)]
