@@ -253,7 +253,6 @@ const ENTRIES: &[(&str, Lex)] = &[
     // §9 limits
     ("antes de", BEFORE),
     ("antes del", BEFORE),
-    ("antes de que", BEFORE),
     ("antes que", BEFORE),
     ("para", BY),
     ("hasta", BY),

@@ -440,6 +440,11 @@ impl<'a> Reader<'a> {
             if let Some(end) = self.number_run(i) {
                 return Some((Piece::Gap, end));
             }
+            let end = self.skip_number(i);
+            if end > i + 3 {
+                // 1.2.3, 10/20/30/40: not a date, not a time.
+                return Some((Piece::Gap, end));
+            }
         }
         if let Some(m) = self.duration(i, false) {
             return Some(m);
@@ -470,8 +475,7 @@ impl<'a> Reader<'a> {
                 .is_some_and(|p| matches!(self.lex(p), Some((Lex::NumberNoun | Lex::Currency, _))))
         });
         let long = self.tokens.get(i).is_some_and(|t| t.digits >= 5);
-        let dotted = end > i + 3; // 1.2.3 and the like
-        (sym_before || sym_after || noun_before || long || dotted).then_some(end)
+        (sym_before || sym_after || noun_before || long).then_some(end)
     }
 
     /// Three or more numbers separated by spaces or dashes (a phone number): the index after.
@@ -503,9 +507,12 @@ impl<'a> Reader<'a> {
         }
         let a = t.number(i)?;
         let b = t.number(i + 2)?;
-        let third = (t.punct(i + 3) == Some(sep) && glued(i + 3) && glued(i + 4))
-            .then(|| t.number(i + 4))
-            .flatten();
+        let third = (t.punct(i + 3) == Some(sep)
+            && glued(i + 3)
+            && glued(i + 4)
+            && t.get(i + 4).is_some_and(|x| x.digits == 2 || x.digits == 4))
+        .then(|| t.number(i + 4))
+        .flatten();
         let a_digits = t.get(i).map_or(0, |x| x.digits);
         let (day, month, year, end) = if a_digits == 4 {
             // ISO 8601: year-month-day.

@@ -96,24 +96,17 @@ pub fn find_in_mail(
 /// Every time expression in `text` (its own lines only), in text order, with how it was read
 /// and whether it counts: what `plazo extract` shows people.
 ///
-/// The grammar is chosen by the language of the text; when the language cannot be told, every
-/// grammar reads it.
+/// The grammar is chosen by the language of the text (see [`read_with_best_grammar`]).
 pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Finding> {
     let tokens = Tokens::of_own_text(text);
     if tokens.is_empty() {
         return Vec::new();
     }
     let own = text.get(..quote::cut_point(text)).unwrap_or(text);
-    let grammars: Vec<&Grammar> = match lang::detect(own) {
-        Some(l) => GRAMMARS.iter().copied().filter(|g| g.lang == l).collect(),
-        None => GRAMMARS.to_vec(),
-    };
     let mut findings = Vec::new();
     let mut pieces = Vec::with_capacity(tokens.len());
-    for g in grammars {
-        pieces.clear();
-        Reader::read(&tokens, g, &mut pieces);
-        for f in compose::compose(&pieces) {
+    for (g, found) in read_with_best_grammar(&tokens, own, &mut pieces) {
+        for f in found {
             let at = f
                 .reading
                 .as_ref()
@@ -129,4 +122,54 @@ pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Findin
         }
     }
     findings
+}
+
+/// How far ahead one language's function-word count must be to settle the language alone.
+const CLEAR_LEAD: u32 = 2;
+
+/// Reads `tokens` with the grammar of the text's language and composes the result.
+///
+/// When the function words of `own` (the sender's text) clearly favour one language, only its
+/// grammar reads. Otherwise (short texts such as "no later than Monday") every grammar reads and
+/// the one that recognises more of the text wins, its function-word points included; on a tie
+/// every grammar's reading is kept and the earliest demand decides.
+fn read_with_best_grammar(
+    tokens: &Tokens,
+    own: &str,
+    pieces: &mut Vec<grammar::Spanned>,
+) -> Vec<(&'static Grammar, Vec<compose::Found>)> {
+    let (es, en) = lang::scores(own);
+    let points = |l: Lang| match l {
+        Lang::Es => es,
+        Lang::En => en,
+    };
+    let clear = GRAMMARS.iter().find(|g| {
+        GRAMMARS
+            .iter()
+            .all(|o| o.lang == g.lang || points(g.lang) >= points(o.lang) + CLEAR_LEAD)
+    });
+    if let Some(g) = clear {
+        pieces.clear();
+        Reader::read(tokens, g, pieces);
+        return vec![(*g, compose::compose(pieces))];
+    }
+    let mut scored = Vec::with_capacity(GRAMMARS.len());
+    for g in GRAMMARS {
+        pieces.clear();
+        Reader::read(tokens, g, pieces);
+        let known = pieces
+            .iter()
+            .filter(|(p, _)| !matches!(p, grammar::Piece::Gap | grammar::Piece::Break { .. }))
+            .count();
+        let score = u32::try_from(known)
+            .unwrap_or(u32::MAX)
+            .saturating_add(points(g.lang));
+        scored.push((score, g, compose::compose(pieces)));
+    }
+    let best = scored.iter().map(|(s, _, _)| *s).max().unwrap_or(0);
+    scored
+        .into_iter()
+        .filter(|(s, _, _)| *s == best)
+        .map(|(_, g, f)| (g, f))
+        .collect()
 }
