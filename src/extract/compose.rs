@@ -202,6 +202,18 @@ fn split(pieces: &[Spanned]) -> Vec<Clause> {
     for (idx, (piece, span)) in pieces.iter().enumerate() {
         match *piece {
             Piece::Break { strong } => {
+                // "Monday, June 2": the date decides, the comma does not split them.
+                if !strong
+                    && matches!(group.day, Some(DayRef::Weekday(..)))
+                    && matches!(
+                        pieces.get(idx + 1),
+                        Some((Piece::Day(DayRef::Date { month: Some(_), .. }), _))
+                    )
+                {
+                    continue;
+                }
+                // "necesito el informe antes." / "I need it before.": points at an event.
+                dangling_before(&group, &mut clause);
                 close(&mut group, &mut clause);
                 clause.sentence = sentence;
                 clauses.push(std::mem::take(&mut clause));
@@ -241,10 +253,23 @@ fn split(pieces: &[Spanned]) -> Vec<Clause> {
                 clause.no_deadline.push(span.clone());
             }
             Piece::Before | Piece::By => {
-                close(&mut group, &mut clause);
-                group.before = *piece == Piece::Before;
-                group.marker_only = true;
-                group.extend(span);
+                // "mañana antes de las 12", "today before 8pm": a day, then the time on it.
+                let day_then_time = group.day.is_some()
+                    && group.clock.is_none()
+                    && group.part.is_none()
+                    && matches!(
+                        next_content(pieces, idx + 1),
+                        Some(Piece::Clock(_) | Piece::Part(_))
+                    );
+                if day_then_time {
+                    group.before |= *piece == Piece::Before;
+                    group.extend(span);
+                } else {
+                    close(&mut group, &mut clause);
+                    group.before = *piece == Piece::Before;
+                    group.marker_only = true;
+                    group.extend(span);
+                }
             }
             Piece::Now => single(&mut group, &mut clause, Expr::Now, span),
             Piece::Elapsed(seconds) => {
@@ -324,12 +349,32 @@ fn split(pieces: &[Spanned]) -> Vec<Clause> {
         }
         pending_before = *piece == Piece::Before;
         first_in_clause = false;
-        let _ = idx;
     }
+    dangling_before(&group, &mut clause);
     close(&mut group, &mut clause);
     clause.sentence = sentence;
     clauses.push(clause);
     clauses
+}
+
+/// A "before" with nothing after it in its clause points at an event ("I need it before.").
+fn dangling_before(group: &Group, clause: &mut Clause) {
+    if let Some(span) = group
+        .span
+        .as_ref()
+        .filter(|_| group.before && group.marker_only && group.is_empty())
+    {
+        clause.anaphors.push(span.start);
+    }
+}
+
+/// The first piece from `from` on that is not glue.
+fn next_content(pieces: &[Spanned], from: usize) -> Option<Piece> {
+    pieces
+        .get(from..)?
+        .iter()
+        .map(|(p, _)| *p)
+        .find(|p| *p != Piece::Glue)
 }
 
 /// Adds a one-piece expression (now, a duration) as its own group.

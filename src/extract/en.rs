@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use chrono::Weekday;
 use chrono_tz::Tz;
 
-use super::expr::{DayRef, Meridiem, Part, Period};
+use super::expr::{DayRef, Meridiem, Part, Period, WeekdayMode};
 use super::grammar::build::*;
 use super::grammar::{Cue, DateOrder, Grammar, Lex, Lexicon, Piece, Reader, Unit};
 use crate::lang::Lang;
@@ -56,8 +56,32 @@ fn spelling(word: &str) -> &str {
 
 /// "now" opening a clause and followed by a comma is a discourse marker ("Now, about the
 /// logo…"), not a demand.
+///
+/// "wed", "sat" and "sun" are weekdays only right after "by", "on", "before", "until", "due",
+/// "this" or "next" ("we sat down" is not Saturday).
 fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
-    if r.word(i) != "now" {
+    let word = r.word(i);
+    let short_day = match word {
+        "wed" => Some(Weekday::Wed),
+        "sat" => Some(Weekday::Sat),
+        "sun" => Some(Weekday::Sun),
+        _ => None,
+    };
+    if let Some(day) = short_day {
+        let after = i.checked_sub(1).map(|p| r.word(p));
+        let next = after.is_some_and(|w| w == "next");
+        let this = after.is_some_and(|w| w == "this");
+        let marked = after.is_some_and(|w| matches!(w, "by" | "on" | "before" | "until" | "due"));
+        return (marked || next || this).then(|| {
+            let mode = if this {
+                WeekdayMode::This
+            } else {
+                WeekdayMode::Next
+            };
+            (Piece::Day(DayRef::Weekday(day, mode)), i + 1)
+        });
+    }
+    if word != "now" {
         return None;
     }
     let clause_start = i.checked_sub(1).is_none_or(|p| r.tokens.punct(p).is_some());
@@ -343,6 +367,8 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("on", GLUE),
     ("and", GLUE),
     ("sometime", GLUE),
+    ("through", Lex::Through),
+    ("to", Lex::Through),
     // §1 explicit zones
     ("et", zone(Tz::America__New_York)),
     ("est", zone(Tz::America__New_York)),
@@ -467,6 +493,33 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("ships", cue(Cue::Event)),
     ("costs", cue(Cue::Event)),
     ("goes out", cue(Cue::Event)),
+    ("i'll", cue(Cue::Event)),
+    ("i will", cue(Cue::Event)),
+    ("we'll", cue(Cue::Event)),
+    ("we will", cue(Cue::Event)),
+    ("i'll send", cue(Cue::Event)),
+    ("i will send", cue(Cue::Event)),
+    ("we'll send", cue(Cue::Event)),
+    ("i'll get", cue(Cue::Event)),
+    ("we'll get", cue(Cue::Event)),
+    ("i'll have", cue(Cue::Event)),
+    ("we'll have", cue(Cue::Event)),
+    ("i'll call", cue(Cue::Event)),
+    ("i'll be", cue(Cue::Event)),
+    ("we'll be", cue(Cue::Event)),
+    ("meet", cue(Cue::Event)),
+    ("let's meet", cue(Cue::Event)),
+    ("see you", cue(Cue::Event)),
+    ("catch up", cue(Cue::Event)),
+    ("together", cue(Cue::Event)),
+    ("office hours", cue(Cue::Event)),
+    ("opening hours", cue(Cue::Event)),
+    ("business hours", cue(Cue::Event)),
+    ("working hours", cue(Cue::Event)),
+    ("hours are", cue(Cue::Event)),
+    ("payment", cue(Cue::Event)),
+    ("payment terms", cue(Cue::Event)),
+    ("net", cue(Cue::Event)),
     // negated or withdrawn
     ("won't need", cue(Cue::Negation)),
     ("will not need", cue(Cue::Negation)),
@@ -486,6 +539,9 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("canceled", cue(Cue::Negation)),
     ("called off", cue(Cue::Negation)),
     ("disregard", cue(Cue::Negation)),
+    ("no longer", cue(Cue::Negation)),
+    ("i'll pay", cue(Cue::Event)),
+    ("we'll pay", cue(Cue::Event)),
     // the past
     ("yesterday", cue(Cue::Past)),
     ("yesterday's", cue(Cue::Past)),

@@ -150,6 +150,10 @@ pub enum Lex {
     DayNoun,
     /// de, of: between a day and a month.
     Of,
+    /// Joins the two ends of a range of days: through, to.
+    Through,
+    /// An article that makes a lone number after it a day of the month ("para el 15").
+    Article,
     /// A currency word: euros, dollars.
     Currency,
     /// A word announcing an identifier: teléfono, invoice, order, version.
@@ -400,10 +404,25 @@ impl<'a> Reader<'a> {
             }),
             Lex::Prefix(offset) => self.clock_prefixed(e, offset),
             Lex::Of => Some((Piece::Glue, e)),
+            Lex::Article => match self.tokens.number(e) {
+                Some(v) => match self.number(e, v, e + 1, true, Piece::Gap) {
+                    Some(m) => Some(m),
+                    None if (1..=31).contains(&v) => Some((
+                        Piece::Day(DayRef::Date {
+                            day: v,
+                            month: None,
+                            year: None,
+                        }),
+                        e + 1,
+                    )),
+                    None => None,
+                },
+                None => Some((Piece::Glue, e)),
+            },
             _ => None,
         };
         found.unwrap_or(match lex {
-            Lex::DurPrep | Lex::ClockPrep { .. } => (Piece::Glue, e),
+            Lex::DurPrep | Lex::ClockPrep { .. } | Lex::Article => (Piece::Glue, e),
             _ => (Piece::Gap, e),
         })
     }
@@ -593,6 +612,10 @@ impl<'a> Reader<'a> {
             half = true;
             j = e;
         }
+        // "10 días antes" counts back from an event, "3 days ago" is the past.
+        if let Some((Lex::Piece(Piece::Anaphor | Piece::Before), e)) = self.lex(j) {
+            return Some((Piece::Gap, e));
+        }
         let not_ahead = matches!(self.lex_before(i), Some(Lex::NotAhead | Lex::Last))
             || matches!(self.lex(j), Some((Lex::NotAhead, _)));
         if range || not_ahead || n > MAX_DURATION || (bare_unit && unit != Unit::Hour) {
@@ -714,6 +737,17 @@ impl<'a> Reader<'a> {
     fn weekday(&self, w: Weekday, mode: WeekdayMode, e: usize) -> (Piece, usize) {
         let mut mode = mode;
         let mut j = e;
+        // "de lunes a viernes", "Monday through Friday": a range of days, not a deadline.
+        let joiner = if self.tokens.punct(j) == Some('-') {
+            Some(j + 1)
+        } else {
+            self.lex_is(j, |l| {
+                matches!(l, Lex::Through | Lex::Piece(Piece::Glue | Piece::By))
+            })
+        };
+        if let Some((Lex::Weekday(_), e2)) = joiner.and_then(|k| self.lex(k)) {
+            return (Piece::Gap, e2);
+        }
         match self.lex(j) {
             Some((Lex::PastAfter, e2)) => return (Piece::Gap, e2),
             Some((Lex::Next, e2)) => {
@@ -731,6 +765,8 @@ impl<'a> Reader<'a> {
         }
         if let Some(v) = self.tokens.number(k).filter(|v| (1..=31).contains(v)) {
             let clockish = matches!(self.tokens.punct(k + 1), Some(':' | '.'))
+                && self.tokens.glued(k + 1)
+                && self.tokens.glued(k + 2)
                 || matches!(
                     self.lex(k + 1),
                     Some((
@@ -766,6 +802,12 @@ impl<'a> Reader<'a> {
             }
         }
         None
+    }
+
+    /// Number rules at `i` for a grammar hook (`prev` as in [`Reader::read`]).
+    pub fn number_at(&self, i: usize, prev: Piece) -> Option<(Piece, usize)> {
+        let (v, e, digits) = self.num(i)?;
+        self.number(i, v, e, digits, prev)
     }
 
     /// Whether what follows `j` lets a bare number be an hour: the end, punctuation, or a word
