@@ -24,6 +24,7 @@ pub static GRAMMAR: Grammar = Grammar {
     lexicon: &LEXICON,
     spelling,
     date_order: DateOrder::DayMonth,
+    dash_dates: true,
     hook,
 };
 
@@ -51,7 +52,27 @@ fn spelling(word: &str) -> &str {
 
 /// "ya" is "now" only when it closes the clause ("cámbialo ya", "ya!"); elsewhere it means
 /// "already" ("ya te lo mandé") and is left to the lexicon ("ya no hace falta").
+///
+/// "¡Hasta mañana!" or "Hasta el lunes." standing alone is a farewell, not a limit.
 fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
+    if r.word(i) == "hasta" {
+        let alone_before = i.checked_sub(1).is_none_or(|p| r.tokens.punct(p).is_some());
+        let exclaimed = |end: usize| {
+            i.checked_sub(1).and_then(|p| r.tokens.punct(p)) == Some('¡')
+                || r.tokens.punct(end) == Some('!')
+        };
+        let end = match r.word(i + 1) {
+            "manana" | "luego" | "pronto" | "ahora" => i + 2,
+            // "¡Hasta el lunes!" is a farewell; "Hasta el lunes." may be a limit.
+            "el" | "la" if exclaimed(i + 3) => i + 3,
+            _ => return None,
+        };
+        let alone_after = r
+            .tokens
+            .get(end)
+            .is_none_or(|t| matches!(t.kind, Kind::Punct(_)));
+        return (alone_before && alone_after).then_some((Piece::Gap, end));
+    }
     if r.word(i) != "ya" {
         return None;
     }
@@ -579,6 +600,24 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("concierto", cue(Cue::Event)),
     ("partido", cue(Cue::Event)),
     ("son las", cue(Cue::Past)),
+    ("disponible", cue(Cue::Event)),
+    ("disponibles", cue(Cue::Event)),
+    ("buen fin de semana", NOTHING),
+    ("feliz fin de semana", NOTHING),
+    ("buen finde", NOTHING),
+    ("feliz finde", NOTHING),
+    ("que tengas buen fin de semana", NOTHING),
+    ("que tengas buen finde", NOTHING),
+    ("feliz viernes", NOTHING),
+    ("feliz lunes", NOTHING),
+    ("feliz ano", NOTHING),
+    ("feliz ano nuevo", NOTHING),
+    ("buenas noches", NOTHING),
+    ("buenas tardes", NOTHING),
+    ("que pases buena tarde", NOTHING),
+    ("buena tarde", NOTHING),
+    ("buena noche", NOTHING),
+    ("hablamos", cue(Cue::Event)),
     ("es la una", cue(Cue::Past)),
     ("pagos", cue(Cue::Event)),
     // negated or withdrawn
@@ -613,7 +652,6 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("recibi", cue(Cue::Past)),
     ("fue", cue(Cue::Past)),
     ("estuvo", cue(Cue::Past)),
-    ("hablamos", cue(Cue::Past)),
     ("que", cue(Cue::Relative)),
     // identifiers and prices
     ("euros", Lex::Currency),

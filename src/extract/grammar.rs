@@ -183,6 +183,8 @@ pub struct Grammar {
     pub spelling: fn(&str) -> &str,
     /// The order of numeric dates.
     pub date_order: DateOrder,
+    /// Whether "21-05" (two numbers and a dash) is a date; otherwise dashes need a year.
+    pub dash_dates: bool,
     /// A rule tried before all others at each position, for words that need context.
     pub hook: fn(&Reader<'_>, usize) -> Option<(Piece, usize)>,
 }
@@ -544,8 +546,11 @@ impl<'a> Reader<'a> {
             if sep == '.' {
                 return None;
             }
-            // "3-5 days" is a range, read by the duration rule.
-            if sep == '-' && matches!(self.lex(i + 3), Some((Lex::Unit(_) | Lex::Business, _))) {
+            // "3-5 days" is a range, read by the duration rule; "9-5" is not an English date.
+            if sep == '-'
+                && (!self.grammar.dash_dates
+                    || matches!(self.lex(i + 3), Some((Lex::Unit(_) | Lex::Business, _))))
+            {
                 return None;
             }
             let (d, m) = self.order(a, b);
