@@ -258,6 +258,8 @@ pub struct Reader<'a> {
     pub tokens: &'a Tokens,
     /// The grammar.
     pub grammar: &'a Grammar,
+    /// The longest lexicon phrase at each token, looked up once.
+    phrases: Vec<Option<(Lex, usize)>>,
 }
 
 /// A piece and the byte span of the text it came from.
@@ -266,7 +268,12 @@ pub type Spanned = (Piece, Range<usize>);
 impl<'a> Reader<'a> {
     /// Reads every token into pieces, appending them to `out`.
     pub fn read(tokens: &'a Tokens, grammar: &'a Grammar, out: &mut Vec<Spanned>) {
-        let r = Reader { tokens, grammar };
+        let mut r = Reader {
+            tokens,
+            grammar,
+            phrases: Vec::new(),
+        };
+        r.phrases = (0..tokens.len()).map(|i| r.lookup(i)).collect();
         let mut i = 0;
         let mut prev = Piece::Gap;
         while i < tokens.len() {
@@ -294,6 +301,10 @@ impl<'a> Reader<'a> {
 
     /// The longest lexicon phrase starting at `i`: its meaning and the index after it.
     pub fn lex(&self, i: usize) -> Option<(Lex, usize)> {
+        self.phrases.get(i).copied().flatten()
+    }
+
+    fn lookup(&self, i: usize) -> Option<(Lex, usize)> {
         let first = self.word(i);
         if first.is_empty() {
             return None;

@@ -72,12 +72,16 @@ pub struct Finding {
 ///
 /// Quoted lines, replied-to and forwarded history in `text` are ignored.
 pub fn find(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Option<Deadline> {
-    explain(text, now, zone)
+    read(text, now, zone)
         .into_iter()
-        .filter(|f| f.status.counts())
-        .filter_map(|f| Some((f.at?, f.phrase, f.lang)))
+        .filter(|(f, _, _)| f.status.counts())
+        .filter_map(|(f, at, lang)| Some((at?, f.span, lang)))
         .min_by_key(|(at, _, _)| *at)
-        .map(|(at, phrase, lang)| Deadline { at, phrase, lang })
+        .map(|(at, span, lang)| Deadline {
+            at,
+            phrase: text.get(span).unwrap_or("").to_owned(),
+            lang,
+        })
 }
 
 /// The earliest deadline demanded in a mail's subject or in the client's own text.
@@ -98,30 +102,42 @@ pub fn find_in_mail(
 ///
 /// The grammar is chosen by the language of the text (see [`read_with_best_grammar`]).
 pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Finding> {
-    let tokens = Tokens::of_own_text(text);
+    read(text, now, zone)
+        .into_iter()
+        .map(|(f, at, lang)| Finding {
+            phrase: text.get(f.span.clone()).unwrap_or("").to_owned(),
+            span: f.span,
+            reading: f.reading,
+            status: f.status,
+            at,
+            lang,
+        })
+        .collect()
+}
+
+/// Every expression in the sender's own text of `text`, resolved, with its grammar's language.
+fn read(
+    text: &str,
+    now: DateTime<FixedOffset>,
+    zone: Zone,
+) -> Vec<(compose::Found, Option<DateTime<FixedOffset>>, Lang)> {
+    let cut = quote::cut_point(text);
+    let tokens = Tokens::of_own_text_until(text, cut);
     if tokens.is_empty() {
         return Vec::new();
     }
-    let own = text.get(..quote::cut_point(text)).unwrap_or(text);
-    let mut findings = Vec::new();
-    let mut pieces = Vec::with_capacity(tokens.len());
-    for (g, found) in read_with_best_grammar(&tokens, own, &mut pieces) {
-        for f in found {
+    let own = text.get(..cut).unwrap_or(text);
+    let mut out = Vec::new();
+    for (g, pieces) in read_with_best_grammar(&tokens, own) {
+        for f in compose::compose(&pieces) {
             let at = f
                 .reading
                 .as_ref()
                 .and_then(|r| resolve::resolve(r, now, zone));
-            findings.push(Finding {
-                phrase: text.get(f.span.clone()).unwrap_or("").to_owned(),
-                span: f.span,
-                reading: f.reading,
-                status: f.status,
-                at,
-                lang: g.lang,
-            });
+            out.push((f, at, g.lang));
         }
     }
-    findings
+    out
 }
 
 /// How far ahead one language's function-word count must be to settle the language alone.
@@ -136,8 +152,7 @@ const CLEAR_LEAD: u32 = 2;
 fn read_with_best_grammar(
     tokens: &Tokens,
     own: &str,
-    pieces: &mut Vec<grammar::Spanned>,
-) -> Vec<(&'static Grammar, Vec<compose::Found>)> {
+) -> Vec<(&'static Grammar, Vec<grammar::Spanned>)> {
     let (es, en) = lang::scores(own);
     let points = |l: Lang| match l {
         Lang::Es => es,
@@ -149,14 +164,14 @@ fn read_with_best_grammar(
             .all(|o| o.lang == g.lang || points(g.lang) >= points(o.lang) + CLEAR_LEAD)
     });
     if let Some(g) = clear {
-        pieces.clear();
-        Reader::read(tokens, g, pieces);
-        return vec![(*g, compose::compose(pieces))];
+        let mut pieces = Vec::with_capacity(tokens.len());
+        Reader::read(tokens, g, &mut pieces);
+        return vec![(*g, pieces)];
     }
     let mut scored = Vec::with_capacity(GRAMMARS.len());
     for g in GRAMMARS {
-        pieces.clear();
-        Reader::read(tokens, g, pieces);
+        let mut pieces = Vec::with_capacity(tokens.len());
+        Reader::read(tokens, g, &mut pieces);
         let known = pieces
             .iter()
             .filter(|(p, _)| !matches!(p, grammar::Piece::Gap | grammar::Piece::Break { .. }))
@@ -164,12 +179,12 @@ fn read_with_best_grammar(
         let score = u32::try_from(known)
             .unwrap_or(u32::MAX)
             .saturating_add(points(g.lang));
-        scored.push((score, g, compose::compose(pieces)));
+        scored.push((score, g, pieces));
     }
     let best = scored.iter().map(|(s, _, _)| *s).max().unwrap_or(0);
     scored
         .into_iter()
         .filter(|(s, _, _)| *s == best)
-        .map(|(_, g, f)| (g, f))
+        .map(|(_, g, p)| (g, p))
         .collect()
 }

@@ -10,11 +10,12 @@
 /// Quoted lines (`>`) are skipped; reading stops at the first attribution line, forwarded or
 /// original-message header, or signature separator.
 pub fn own_lines(text: &str) -> OwnLines<'_> {
-    OwnLines {
-        text,
-        pos: 0,
-        stop: cut_point(text),
-    }
+    own_lines_until(text, cut_point(text))
+}
+
+/// The unquoted lines of `text` before byte `stop` (a [`cut_point`]), with their offsets.
+pub fn own_lines_until(text: &str, stop: usize) -> OwnLines<'_> {
+    OwnLines { text, pos: 0, stop }
 }
 
 /// Iterator over the sender's own lines, see [`own_lines`].

@@ -48,11 +48,16 @@ pub struct Tokens {
 impl Tokens {
     /// Tokenizes the sender's own lines of `text` (see [`quote::own_lines`]).
     pub fn of_own_text(text: &str) -> Tokens {
+        Tokens::of_own_text_until(text, quote::cut_point(text))
+    }
+
+    /// Tokenizes the lines of `text` before byte `cut` that are not quoted (`>`).
+    pub fn of_own_text_until(text: &str, cut: usize) -> Tokens {
         let mut tokens = Tokens {
             norm: String::with_capacity(text.len().min(1 << 16)),
             list: Vec::with_capacity(text.len() / 4 + 4),
         };
-        for (offset, line) in quote::own_lines(text) {
+        for (offset, line) in quote::own_lines_until(text, cut) {
             tokens.push_line(offset, line);
         }
         tokens
