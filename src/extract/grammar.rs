@@ -484,7 +484,7 @@ impl<'a> Reader<'a> {
         if let Some(m) = self.date_with_month(i, v, e, digits) {
             return Some(m);
         }
-        let m = self.clock(v, e, after_limit(prev) && digits)?;
+        let m = self.clock(v, e, after_limit(prev))?;
         // "by 5 people" is not a time: a lone hour needs a clear end after it.
         let lone = matches!(m.0, Piece::Clock(c) if c.meridiem == Meridiem::Bare && c.minute == 0);
         (!lone || self.ends_time(m.1)).then_some(m)
