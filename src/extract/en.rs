@@ -377,7 +377,7 @@ const ENTRIES: &[(&str, Lex)] = &[
     // glue
     ("the", GLUE),
     ("on", GLUE),
-    ("and", GLUE),
+    ("and", Lex::And),
     ("sometime", GLUE),
     ("through", Lex::Through),
     ("to", Lex::Through),

@@ -415,7 +415,7 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("a", GLUE),
     ("los", GLUE),
     ("al", GLUE),
-    ("y", GLUE),
+    ("y", Lex::And),
     ("mismo", GLUE),
     ("por", GLUE),
     // §1 explicit zones

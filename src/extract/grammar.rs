@@ -152,6 +152,8 @@ pub enum Lex {
     Of,
     /// Joins the two ends of a range of days: through, to.
     Through,
+    /// y, and: joins words, and minutes to an hour ("las 5 y 10").
+    And,
     /// An article that makes a lone number after it a day of the month ("para el 15").
     Article,
     /// A currency word: euros, dollars.
@@ -435,7 +437,7 @@ impl<'a> Reader<'a> {
             _ => None,
         };
         found.unwrap_or(match lex {
-            Lex::DurPrep | Lex::ClockPrep { .. } | Lex::Article => (Piece::Glue, e),
+            Lex::DurPrep | Lex::ClockPrep { .. } | Lex::Article | Lex::And => (Piece::Glue, e),
             _ => (Piece::Gap, e),
         })
     }
@@ -875,11 +877,9 @@ impl<'a> Reader<'a> {
                     }
                     j = e2;
                 }
-                Some((Lex::Piece(Piece::Glue), e2)) if bare_ok => {
+                Some((Lex::And, e2)) if bare_ok => {
                     // "a las 5 y 10"
-                    if self.word(j) == "y"
-                        && let Some((mm, e3, _)) = self.num(e2).filter(|(m, _, _)| *m < 60)
-                    {
+                    if let Some((mm, e3, _)) = self.num(e2).filter(|(m, _, _)| *m < 60) {
                         minute = mm;
                         j = e3;
                     }
