@@ -123,6 +123,7 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("por ahora", NOTHING),
     ("de ahora en adelante", NOTHING),
     ("ahora que", NOTHING),
+    ("ahora bien", NOTHING),
     ("desde ya", NOTHING),
     ("ya que", NOTHING),
     // §2 no deadline

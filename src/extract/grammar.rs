@@ -600,9 +600,9 @@ impl<'a> Reader<'a> {
     /// Durations: "48 horas", "dos días hábiles", "an hour and a half"; `i` is the number
     /// (or, after a preposition, a bare unit: "in the next hour").
     fn duration(&self, i: usize, after_prep: bool) -> Option<(Piece, usize)> {
-        let (n, mut j, bare_unit) = match self.num(i) {
-            Some((v, e, _)) => (v, e, false),
-            None if after_prep => (1, i, true),
+        let (n, mut j, bare_unit, digits) = match self.num(i) {
+            Some((v, e, digits)) => (v, e, false, digits),
+            None if after_prep => (1, i, true, false),
             None => return None,
         };
         let mut range = false;
@@ -636,7 +636,15 @@ impl<'a> Reader<'a> {
         }
         let not_ahead = matches!(self.lex_before(i), Some(Lex::NotAhead | Lex::Last))
             || matches!(self.lex(j), Some((Lex::NotAhead, _)));
-        if range || not_ahead || n > MAX_DURATION || (bare_unit && unit != Unit::Hour) {
+        // "got a minute?" is not a deadline; "in a minute", "una semana" are.
+        let idle_moment =
+            !after_prep && !digits && n == 1 && matches!(unit, Unit::Minute | Unit::Hour);
+        if range
+            || not_ahead
+            || idle_moment
+            || n > MAX_DURATION
+            || (bare_unit && unit != Unit::Hour)
+        {
             return Some((Piece::Gap, j));
         }
         let n64 = i64::from(n);
