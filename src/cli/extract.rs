@@ -93,10 +93,11 @@ pub fn batch(input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
     let null = serde_json::Value::Null;
     for line in input.lines() {
         let line = line.context("cannot read stdin")?;
+        let line = line.trim_start_matches('\u{feff}');
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Case>(&line) {
+        match serde_json::from_str::<Case>(line) {
             Ok(case) => {
                 let answer = answer(&case);
                 match answer {
@@ -117,7 +118,7 @@ pub fn batch(input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
             }
             Err(e) => {
                 // Keep the id when the line is an object with one, so answers stay matched.
-                let id = serde_json::from_str::<serde_json::Value>(&line)
+                let id = serde_json::from_str::<serde_json::Value>(line)
                     .ok()
                     .and_then(|v| v.get("id").cloned())
                     .unwrap_or(null.clone());
@@ -228,4 +229,87 @@ fn parse_zone(s: &str) -> Result<Zone, String> {
     Err(format!(
         "unknown time zone {s:?} (expected an IANA name such as Europe/Madrid, or +02:00)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_batch(input: &str) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        batch(input.as_bytes(), &mut out).expect("batch runs");
+        String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+            .collect()
+    }
+
+    #[test]
+    fn batch_answers_every_line_in_order() {
+        let input = concat!(
+            r#"{"id":"a","text":"Lo necesito para mañana","now":"2025-05-14T10:00:00+02:00","tz":"Europe/Madrid"}"#,
+            "\n",
+            r#"{"id":"b","text":"no rush","now":"2025-05-14T10:00:00-04:00","tz":"America/New_York"}"#,
+            "\n",
+            "not json\n",
+            r#"{"id":7,"text":"today","now":"yesterday","tz":"UTC"}"#,
+            "\n",
+            r#"{"id":"c","text":"today","now":"2025-05-14T10:00:00Z","tz":"Mars/Olympus"}"#,
+            "\n",
+        );
+        let out = run_batch(input);
+        assert_eq!(out.len(), 5);
+        assert_eq!(out[0]["id"], "a");
+        assert_eq!(out[0]["deadline"], "2025-05-15T18:00:00+02:00");
+        assert_eq!(out[0]["phrase"], "para mañana");
+        assert_eq!(out[0]["lang"], "es");
+        assert_eq!(out[1]["id"], "b");
+        assert!(out[1]["deadline"].is_null() && out[1]["lang"].is_null());
+        assert!(
+            out[2]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("cannot read"))
+        );
+        assert_eq!(out[3]["id"], 7);
+        assert!(
+            out[3]["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("now:"))
+        );
+        assert!(
+            out[4]["error"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("tz:"))
+        );
+        assert!(out[4]["deadline"].is_null());
+    }
+
+    #[test]
+    fn human_mode_explains_each_phrase() {
+        let now = parse_now("2025-05-27T22:15:00Z").expect("now");
+        let zone = parse_zone("Europe/Madrid").expect("zone");
+        let mut out = Vec::new();
+        human(
+            "El viernes tengo boda. Lo necesito antes de las 10 de la mañana.",
+            now,
+            zone,
+            &mut out,
+        )
+        .expect("runs");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains(
+            "\"antes de las 10 de la mañana\" → before 10:00 (clock time, next occurrence) → 2025-05-28T10:00:00+02:00"
+        ));
+        assert!(text.contains("not counted: an event"));
+        assert!(text.contains("earliest: 2025-05-28T10:00:00+02:00"));
+    }
+
+    #[test]
+    fn zones_and_instants_parse() {
+        assert!(matches!(parse_zone("+02:00"), Ok(Zone::Fixed(_))));
+        assert!(matches!(parse_zone("UTC"), Ok(Zone::Named(_))));
+        assert!(parse_zone("Europe/Atlantis").is_err());
+        assert!(parse_now("2025-05-14 10:00").is_err());
+    }
 }

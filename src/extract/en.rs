@@ -1,7 +1,7 @@
 //! English: the lexicon of deadline words.
 //!
 //! Phrases are written normalised (lowercase); shorthand such as "tmrw", "pls" or "thurs" is
-//! mapped by [`spelling`]. Each phrase has one meaning ([`Lex`]); where phrases overlap, the
+//! mapped by `spelling`. Each phrase has one meaning ([`Lex`]); where phrases overlap, the
 //! longest one wins ("not urgent" over "urgent", "right now" over "now").
 //!
 //! To teach the extractor a new phrase, add a line here with the meaning it has.

@@ -2,7 +2,7 @@
 //!
 //! Phrases are written normalised: lowercase and without accents ("mañana" is "manana",
 //! "miércoles" is "miercoles"), so both spellings match. Shorthand ("q", "x", "d", "mñn") is
-//! mapped by [`spelling`]. Each phrase has one meaning ([`Lex`]); where phrases overlap, the
+//! mapped by `spelling`. Each phrase has one meaning ([`Lex`]); where phrases overlap, the
 //! longest one wins ("pasado mañana" over "pasado", "no es urgente" over "urgente").
 //!
 //! To teach the extractor a new phrase, add a line here with the meaning it has.

@@ -100,7 +100,8 @@ pub fn find_in_mail(
 /// Every time expression in `text` (its own lines only), in text order, with how it was read
 /// and whether it counts: what `plazo extract` shows people.
 ///
-/// The grammar is chosen by the language of the text (see [`read_with_best_grammar`]).
+/// The grammar is chosen by the language of the text: the one its function words clearly
+/// favour, or else the one that recognises more of it.
 pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Finding> {
     read(text, now, zone)
         .into_iter()
