@@ -904,6 +904,15 @@ impl<'a> Reader<'a> {
             Some((Lex::HourSuffix, e2)) => {
                 meridiem = Some(Meridiem::Full);
                 j = e2;
+                // "17h30"
+                if sep.is_none()
+                    && t.glued(j)
+                    && t.get(j).is_some_and(|x| x.digits == 2)
+                    && let Some(mm) = t.number(j).filter(|m| *m < 60)
+                {
+                    minute = mm;
+                    j += 1;
+                }
             }
             Some((Lex::Unit(Unit::Hour), e2)) if bare_ok => {
                 meridiem = Some(Meridiem::Full);
