@@ -201,6 +201,11 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("ago", Lex::NotAhead),
     ("for the last", Lex::NotAhead),
     ("for the past", Lex::NotAhead),
+    ("per day", Lex::NotAhead),
+    ("per week", Lex::NotAhead),
+    ("per hour", Lex::NotAhead),
+    ("each day", Lex::NotAhead),
+    ("every day", Lex::NotAhead),
     // §4–5 parts of the day
     ("eod", part(Part::EndOfDay)),
     ("e . o . d", part(Part::EndOfDay)),

@@ -346,6 +346,13 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("llevamos", Lex::NotAhead),
     ("ultimos", Lex::NotAhead),
     ("ultimas", Lex::NotAhead),
+    ("al dia", Lex::NotAhead),
+    ("por dia", Lex::NotAhead),
+    ("por semana", Lex::NotAhead),
+    ("cada dia", Lex::NotAhead),
+    ("diarias", Lex::NotAhead),
+    ("diarios", Lex::NotAhead),
+    ("semanales", Lex::NotAhead),
     // numbers
     ("un", Num(1)),
     ("una", Num(1)),

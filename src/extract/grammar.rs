@@ -569,7 +569,9 @@ impl<'a> Reader<'a> {
             let (d, m) = self.order(a, b);
             (d, m, None, i + 3)
         };
-        let valid = (1..=12).contains(&month) && (1..=31).contains(&day);
+        // "24/7" means always.
+        let always = a == 24 && b == 7 && third.is_none();
+        let valid = !always && (1..=12).contains(&month) && (1..=31).contains(&day);
         let year = year
             .and_then(|y| i32::try_from(y).ok())
             .filter(|y| (1..10000).contains(y));
