@@ -94,7 +94,7 @@ pub fn scores(text: &str) -> (u32, u32) {
         .filter(|w| !w.is_empty())
         .take(2000)
     {
-        if word.chars().any(|c| matches!(c, 'ñ' | 'Ñ')) {
+        if !word.is_ascii() && word.chars().any(|c| matches!(c, 'ñ' | 'Ñ')) {
             es += 2;
         }
         lower.clear();

@@ -182,7 +182,7 @@ pub struct Grammar {
     /// Phrases and their meanings, built once.
     pub lexicon: &'static LazyLock<Lexicon>,
     /// Shorthand and misspellings mapped to the lexicon's words.
-    pub spelling: fn(&str) -> &str,
+    pub spelling: for<'w> fn(&'w str) -> &'w str,
     /// The order of numeric dates.
     pub date_order: DateOrder,
     /// Whether "21-05" (two numbers and a dash) is a date; otherwise dashes need a year.
@@ -260,6 +260,8 @@ pub struct Reader<'a> {
     pub tokens: &'a Tokens,
     /// The grammar.
     pub grammar: &'a Grammar,
+    /// Each token's word after the spelling fixes ("" for numbers and punctuation).
+    words: Vec<&'a str>,
     /// The longest lexicon phrase at each token, looked up once.
     phrases: Vec<Option<(Lex, usize)>>,
 }
@@ -273,6 +275,9 @@ impl<'a> Reader<'a> {
         let mut r = Reader {
             tokens,
             grammar,
+            words: (0..tokens.len())
+                .map(|i| (grammar.spelling)(tokens.word(i)))
+                .collect(),
             phrases: Vec::new(),
         };
         r.phrases = (0..tokens.len()).map(|i| r.lookup(i)).collect();
@@ -297,8 +302,8 @@ impl<'a> Reader<'a> {
     }
 
     /// The word at `i` after the language's spelling fixes ("" when not a word).
-    pub fn word(&self, i: usize) -> &str {
-        (self.grammar.spelling)(self.tokens.word(i))
+    pub fn word(&self, i: usize) -> &'a str {
+        self.words.get(i).copied().unwrap_or("")
     }
 
     /// The longest lexicon phrase starting at `i`: its meaning and the index after it.
