@@ -60,17 +60,47 @@ const ENGLISH: &[&str] = &[
     "best", "its", "it's", "i'm", "we're", "don't", "tmrw",
 ];
 
-/// Every function word, with whether it is Spanish and whether it is English.
-static WORDS: LazyLock<HashMap<&'static str, (bool, bool)>> = LazyLock::new(|| {
-    let mut words = HashMap::new();
-    for w in SPANISH {
-        words.entry(*w).or_insert((false, false)).0 = true;
-    }
-    for w in ENGLISH {
-        words.entry(*w).or_insert((false, false)).1 = true;
+/// Every function word, with whether it is Spanish and whether it is English. Words with
+/// accents are also listed without them ("más" and "mas"), as people often type them so.
+static WORDS: LazyLock<HashMap<String, (bool, bool)>> = LazyLock::new(|| {
+    let mut words: HashMap<String, (bool, bool)> = HashMap::new();
+    for (list, spanish) in [(SPANISH, true), (ENGLISH, false)] {
+        for w in list {
+            for key in [(*w).to_owned(), strip_accents(w)] {
+                let entry = words.entry(key).or_insert((false, false));
+                if spanish {
+                    entry.0 = true;
+                } else {
+                    entry.1 = true;
+                }
+            }
+        }
     }
     words
 });
+
+fn strip_accents(word: &str) -> String {
+    word.chars()
+        .map(|c| match c {
+            'á' => 'a',
+            'é' => 'e',
+            'í' => 'i',
+            'ó' => 'o',
+            'ú' | 'ü' => 'u',
+            'ñ' => 'n',
+            other => other,
+        })
+        .collect()
+}
+
+/// The points one lowercased word gives (Spanish, English), accents optional: 1 for a function
+/// word of that language. Callers that already split and normalised a text (the deadline
+/// extractor) add these up instead of calling [`scores`].
+pub fn word_points(word: &str) -> (u32, u32) {
+    WORDS
+        .get(word)
+        .map_or((0, 0), |&(es, en)| (u32::from(es), u32::from(en)))
+}
 
 /// The language of `text`, or `None` when it shows no sign of either.
 pub fn detect(text: &str) -> Option<Lang> {
@@ -104,10 +134,9 @@ pub fn scores(text: &str) -> (u32, u32) {
         } else {
             lower.extend(word.chars().flat_map(char::to_lowercase));
         }
-        if let Some(&(is_es, is_en)) = WORDS.get(lower.as_str()) {
-            es += u32::from(is_es);
-            en += u32::from(is_en);
-        }
+        let (e, n) = word_points(&lower);
+        es += e;
+        en += n;
     }
     if text.contains('¿') || text.contains('¡') {
         es += 2;
