@@ -127,9 +127,8 @@ fn read(
     if tokens.is_empty() {
         return Vec::new();
     }
-    let own = text.get(..cut).unwrap_or(text);
     let mut out = Vec::new();
-    for (g, pieces) in read_with_best_grammar(&tokens, own) {
+    for (g, pieces) in read_with_best_grammar(&tokens, text) {
         for f in compose::compose(&pieces) {
             let at = f
                 .reading
@@ -141,20 +140,52 @@ fn read(
     out
 }
 
+/// The evidence for each language in the sender's own words, as [`lang::scores`] counts it
+/// (function words, and two points for each word with "ñ" and for "¿" or "¡"), from the tokens
+/// already made rather than from the text again.
+fn language_points(tokens: &Tokens, text: &str) -> (u32, u32) {
+    let (mut es, mut en) = (0u32, 0u32);
+    let mut marks = false;
+    let mut words = 0;
+    for (i, t) in tokens.list.iter().enumerate() {
+        match t.kind {
+            token::Kind::Word if words < MAX_LANGUAGE_WORDS => {
+                words += 1;
+                let (e, n) = lang::word_points(tokens.word(i));
+                es += e;
+                en += n;
+                let raw = text.get(t.span.clone()).unwrap_or("");
+                if !raw.is_ascii() && raw.contains(['ñ', 'Ñ']) {
+                    es += 2;
+                }
+            }
+            token::Kind::Punct('¿' | '¡') => marks = true,
+            _ => {}
+        }
+    }
+    if marks {
+        es += 2;
+    }
+    (es, en)
+}
+
+/// How many words [`language_points`] looks at, as [`lang::scores`] does.
+const MAX_LANGUAGE_WORDS: usize = 2000;
+
 /// How far ahead one language's function-word count must be to settle the language alone.
 const CLEAR_LEAD: u32 = 2;
 
 /// Reads `tokens` with the grammar of the text's language and composes the result.
 ///
-/// When the function words of `own` (the sender's text) clearly favour one language, only its
+/// When the function words of the sender's own text (`tokens` of `text`) clearly favour one language, only its
 /// grammar reads. Otherwise (short texts such as "no later than Monday") every grammar reads and
 /// the one that recognises more of the text wins, its function-word points included; on a tie
 /// every grammar's reading is kept and the earliest demand decides.
 fn read_with_best_grammar(
     tokens: &Tokens,
-    own: &str,
+    text: &str,
 ) -> Vec<(&'static Grammar, Vec<grammar::Spanned>)> {
-    let (es, en) = lang::scores(own);
+    let (es, en) = language_points(tokens, text);
     let points = |l: Lang| match l {
         Lang::Es => es,
         Lang::En => en,
