@@ -5,6 +5,7 @@
 //! the batch. Human mode reads one text and shows every time phrase found, how it was read,
 //! whether it counts, and the earliest deadline.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,11 +71,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// One input line of batch mode.
 #[derive(Deserialize)]
-struct Case {
+struct Case<'a> {
     id: serde_json::Value,
-    text: String,
-    now: String,
-    tz: String,
+    #[serde(borrow)]
+    text: Cow<'a, str>,
+    #[serde(borrow)]
+    now: Cow<'a, str>,
+    #[serde(borrow)]
+    tz: Cow<'a, str>,
 }
 
 /// One output line of batch mode.
@@ -89,10 +93,27 @@ struct Answer<'a> {
 }
 
 /// Batch mode: one answer line per input line, in order.
-pub fn batch(input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
+pub fn batch(mut input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
     let null = serde_json::Value::Null;
-    for line in input.lines() {
-        let line = line.context("cannot read stdin")?;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if input
+            .read_until(b'\n', &mut buf)
+            .context("cannot read stdin")?
+            == 0
+        {
+            break;
+        }
+        let Ok(line) = std::str::from_utf8(&buf) else {
+            write_error(
+                &mut out,
+                &null,
+                "cannot read the case: not UTF-8".to_owned(),
+            )?;
+            out.write_all(b"\n")?;
+            continue;
+        };
         let line = line.trim_start_matches('\u{feff}');
         if line.trim().is_empty() {
             continue;
@@ -235,9 +256,9 @@ fn parse_zone(s: &str) -> Result<Zone, String> {
 mod tests {
     use super::*;
 
-    fn run_batch(input: &str) -> Vec<serde_json::Value> {
+    fn run_batch_bytes(input: &[u8]) -> Vec<serde_json::Value> {
         let mut out = Vec::new();
-        batch(input.as_bytes(), &mut out).expect("batch runs");
+        batch(input, &mut out).expect("batch runs");
         String::from_utf8(out)
             .expect("utf-8")
             .lines()
@@ -258,8 +279,15 @@ mod tests {
             r#"{"id":"c","text":"today","now":"2025-05-14T10:00:00Z","tz":"Mars/Olympus"}"#,
             "\n",
         );
-        let out = run_batch(input);
-        assert_eq!(out.len(), 5);
+        let mut bytes = input.as_bytes().to_vec();
+        bytes.extend_from_slice(b"\xff\xfe not utf-8\n");
+        let out = run_batch_bytes(&bytes);
+        assert_eq!(out.len(), 6);
+        assert!(
+            out[5]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("UTF-8"))
+        );
         assert_eq!(out[0]["id"], "a");
         assert_eq!(out[0]["deadline"], "2025-05-15T18:00:00+02:00");
         assert_eq!(out[0]["phrase"], "para mañana");
