@@ -105,6 +105,9 @@ impl Context {
         let Some(day) = day else {
             if let Some(c) = clock {
                 let (h, m) = c.hour_minute(part);
+                if closes_the_day(h, m, part) {
+                    return self.instant(self.today, 23, 59, 59);
+                }
                 return self.next_occurrence(h, m, 0);
             }
             return match part? {
@@ -120,6 +123,9 @@ impl Context {
         let date = self.date_of(day)?;
         if let Some(c) = clock {
             let (h, m) = c.hour_minute(part);
+            if closes_the_day(h, m, part) {
+                return self.instant(date, 23, 59, 59);
+            }
             return self.instant(date, h, m, 0);
         }
         if let Some(p) = part {
@@ -199,6 +205,12 @@ impl Context {
             ),
         }
     }
+}
+
+/// Whether a clock time is midnight said as the end of a night ("las 12 de la noche",
+/// "12 midnight"): the conventions read midnight as 23:59:59 of the day it closes.
+fn closes_the_day(h: u32, m: u32, part: Option<Part>) -> bool {
+    (h, m) == (0, 0) && matches!(part, Some(Part::Night | Part::Midnight))
 }
 
 /// The local time at which a part of the day ends.
