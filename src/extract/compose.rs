@@ -202,14 +202,16 @@ fn split(pieces: &[Spanned]) -> Vec<Clause> {
     for (idx, (piece, span)) in pieces.iter().enumerate() {
         match *piece {
             Piece::Break { strong } => {
-                // "Monday, June 2": the date decides, the comma does not split them.
-                if !strong
-                    && matches!(group.day, Some(DayRef::Weekday(..)))
-                    && matches!(
-                        pieces.get(idx + 1),
-                        Some((Piece::Day(DayRef::Date { month: Some(_), .. }), _))
-                    )
-                {
+                // "Monday, June 2": the date decides; "Friday, 5pm": the time is on that day.
+                // A comma between them does not split them.
+                let next = pieces.get(idx + 1).map(|(p, _)| *p);
+                let date_follows = matches!(group.day, Some(DayRef::Weekday(..)))
+                    && matches!(next, Some(Piece::Day(DayRef::Date { month: Some(_), .. })));
+                let time_follows = group.day.is_some()
+                    && group.clock.is_none()
+                    && group.part.is_none()
+                    && matches!(next, Some(Piece::Clock(_)));
+                if !strong && (date_follows || time_follows) {
                     continue;
                 }
                 // "necesito el informe antes." / "I need it before.": points at an event.
@@ -313,10 +315,17 @@ fn split(pieces: &[Spanned]) -> Vec<Clause> {
                 group.extend(span);
             }
             Piece::Part(p) => {
-                if group.part.is_some() || group.period.is_some() || group.single.is_some() {
-                    close(&mut group, &mut clause);
+                match group.part.map(|q| same_part(q, p)) {
+                    // "first thing Monday morning", "tonight at midnight": one part said twice.
+                    Some(Some(merged)) => group.part = Some(merged),
+                    _ => {
+                        if group.part.is_some() || group.period.is_some() || group.single.is_some()
+                        {
+                            close(&mut group, &mut clause);
+                        }
+                        group.part = Some(p);
+                    }
                 }
-                group.part = Some(p);
                 group.extend(span);
             }
             Piece::Period(p) => {
@@ -365,6 +374,17 @@ fn dangling_before(group: &Group, clause: &mut Clause) {
         .filter(|_| group.before && group.marker_only && group.is_empty())
     {
         clause.anaphors.push(span.start);
+    }
+}
+
+/// One part of the day named twice in two ways, as the more precise of the two.
+fn same_part(a: super::expr::Part, b: super::expr::Part) -> Option<super::expr::Part> {
+    use super::expr::Part::{FirstThing, Midnight, Morning, Night};
+    match (a, b) {
+        (FirstThing, Morning) | (Morning, FirstThing) => Some(FirstThing),
+        (Night, Midnight) | (Midnight, Night) => Some(Midnight),
+        _ if a == b => Some(a),
+        _ => None,
     }
 }
 

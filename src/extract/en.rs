@@ -93,6 +93,10 @@ fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
             (Piece::Day(DayRef::Weekday(day, mode)), i + 1)
         });
     }
+    // "b4 Friday": before.
+    if word == "b" && r.tokens.number(i + 1) == Some(4) && r.tokens.glued(i + 1) {
+        return Some((Piece::Before, i + 2));
+    }
     if word != "now" {
         return None;
     }

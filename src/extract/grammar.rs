@@ -612,6 +612,18 @@ impl<'a> Reader<'a> {
             None if after_prep => (1, i, true, false),
             None => return None,
         };
+        // "1.5 horas", "2,5 hours": a decimal fraction, in tenths.
+        let mut tenths = 0;
+        if digits
+            && matches!(self.tokens.punct(j), Some('.' | ','))
+            && self.tokens.glued(j)
+            && self.tokens.glued(j + 1)
+            && self.tokens.get(j + 1).is_some_and(|t| t.digits == 1)
+            && let Some(f) = self.tokens.number(j + 1)
+        {
+            tenths = f;
+            j += 2;
+        }
         let mut range = false;
         if !bare_unit && self.tokens.punct(j) == Some('-') && self.tokens.number(j + 1).is_some() {
             range = true;
@@ -655,11 +667,12 @@ impl<'a> Reader<'a> {
             return Some((Piece::Gap, j));
         }
         let n64 = i64::from(n);
+        let fraction = i64::from(tenths) + if half { 5 } else { 0 };
         let piece = match unit {
-            Unit::Minute => Piece::Elapsed(n64 * 60 + if half { 30 } else { 0 }),
-            Unit::Hour => Piece::Elapsed(n64 * 3600 + if half { 1800 } else { 0 }),
-            Unit::Day if !half => Piece::Days { days: n, business },
-            Unit::Week if !half => Piece::Days {
+            Unit::Minute => Piece::Elapsed(n64 * 60 + fraction * 6),
+            Unit::Hour => Piece::Elapsed(n64 * 3600 + fraction * 360),
+            Unit::Day if fraction == 0 => Piece::Days { days: n, business },
+            Unit::Week if fraction == 0 => Piece::Days {
                 days: n * 7,
                 business: false,
             },
@@ -797,7 +810,7 @@ impl<'a> Reader<'a> {
             k = e2;
         }
         if let Some(v) = self.tokens.number(k).filter(|v| (1..=31).contains(v)) {
-            let clockish = matches!(self.tokens.punct(k + 1), Some(':' | '.'))
+            let clockish = matches!(self.tokens.punct(k + 1), Some(':' | '.' | '/' | '-'))
                 && self.tokens.glued(k + 1)
                 && self.tokens.glued(k + 2)
                 || matches!(
