@@ -59,8 +59,9 @@ fn spelling(word: &str) -> &str {
     }
 }
 
-/// "ya" is "now" only when it closes the clause ("cámbialo ya", "ya!"); elsewhere it means
-/// "already" ("ya te lo mandé") and is left to the lexicon ("ya no hace falta").
+/// "ya" is "now" only when it closes the clause after a verb ("cámbialo ya", "¡ya!"); elsewhere
+/// it means "already" or "OK" ("ya te lo mandé", "Ya, lo sé") and is left to the lexicon
+/// ("ya no hace falta").
 ///
 /// "¡Hasta mañana!" or "Hasta el lunes." standing alone is a farewell, not a limit.
 fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
@@ -82,7 +83,14 @@ fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
             .is_none_or(|t| matches!(t.kind, Kind::Punct(_)));
         return (alone_before && alone_after).then_some((Piece::Gap, end));
     }
-    if r.word(i) != "ya" {
+    let clause_start = i
+        .checked_sub(1)
+        .is_none_or(|p| r.tokens.punct(p).is_some_and(|c| c != '¡'));
+    // "Ahora, sobre el presupuesto…" is a discourse marker, not a demand.
+    if r.word(i) == "ahora" && clause_start && r.tokens.punct(i + 1) == Some(',') {
+        return Some((Piece::Gap, i + 1));
+    }
+    if r.word(i) != "ya" || clause_start {
         return None;
     }
     let next_closes = match r.tokens.get(i + 1).map(|t| t.kind) {
