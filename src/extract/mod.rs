@@ -12,8 +12,20 @@
 //!    a demand, an event, cancelled or in the past;
 //! 5. [`resolve`]: expression → instant, on the local calendar of the sender's zone.
 //!
-//! Only steps 3's lexicons know a language. A new language is a new lexicon file listed in
+//! Only step 3's lexicons know a language. A new language is a new lexicon file listed in
 //! [`GRAMMARS`]; the resolver and the clause rules stay as they are.
+//!
+//! Where the conventions are silent, the extractor chooses:
+//!
+//! - an hour with minutes but no am/pm or part of the day follows the bare-hour rule too:
+//!   "a las 5:30" is 17:30, "at 9:15" is 09:15;
+//! - a part of the day without a day ("por la mañana", "this afternoon") is its next end at or
+//!   after now, so "esta tarde" said at 19:00 is tomorrow 18:00;
+//! - a date with an explicit year that has already passed names no deadline;
+//! - "10 días antes", "3 days ago", "24 horas al día", ranges ("3-5 days", "de lunes a
+//!   viernes") and lead times ("shipping takes 48 hours") are not deadlines;
+//! - a text whose language is unclear is read by every grammar; the one that recognises more of
+//!   it wins.
 
 pub mod compose;
 pub mod en;
