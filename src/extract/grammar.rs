@@ -850,12 +850,6 @@ impl<'a> Reader<'a> {
         None
     }
 
-    /// Number rules at `i` for a grammar hook (`prev` as in [`Reader::read`]).
-    pub fn number_at(&self, i: usize, prev: Piece) -> Option<(Piece, usize)> {
-        let (v, e, digits) = self.num(i)?;
-        self.number(i, v, e, digits, prev)
-    }
-
     /// Whether what follows `j` lets a bare number be an hour: the end, punctuation, or a word
     /// the lexicon knows (not "propuestas").
     fn ends_time(&self, j: usize) -> bool {
