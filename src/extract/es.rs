@@ -286,6 +286,8 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("durante el finde", period(Period::OverWeekend)),
     ("el fin de semana que viene", NOTHING),
     ("fin de mes", period(Period::EndOfMonth)),
+    ("cierre de mes", period(Period::EndOfMonth)),
+    ("cierre del mes", period(Period::EndOfMonth)),
     ("final de mes", period(Period::EndOfMonth)),
     ("finales de mes", period(Period::EndOfMonth)),
     ("fin del mes", period(Period::EndOfMonth)),

@@ -653,7 +653,10 @@ impl<'a> Reader<'a> {
         if let Some((Lex::Piece(Piece::Anaphor | Piece::Before), e)) = self.lex(j) {
             return Some((Piece::Gap, e));
         }
-        let not_ahead = matches!(self.lex_before(i), Some(Lex::NotAhead | Lex::Last))
+        // "for two weeks" is how long something lasts, not a deadline.
+        let lasting = !after_prep && matches!(self.lex_before(i), Some(Lex::Piece(Piece::By)));
+        let not_ahead = lasting
+            || matches!(self.lex_before(i), Some(Lex::NotAhead | Lex::Last))
             || matches!(self.lex(j), Some((Lex::NotAhead, _)));
         // "got a minute?" is not a deadline; "in a minute", "una semana" are.
         let idle_moment =
@@ -869,7 +872,8 @@ impl<'a> Reader<'a> {
     /// Clock rules for a number `v` ending before `e`. `bare_ok`: a lone hour is accepted (it
     /// came after "a las", "at", "by", "antes de").
     fn clock(&self, v: u32, e: usize, bare_ok: bool) -> Option<(Piece, usize)> {
-        if v > 24 {
+        // "la 2ª versión" is an ordinal, not two o'clock.
+        if v > 24 || self.ordinal(e).is_some() {
             return None;
         }
         let t = self.tokens;
