@@ -319,19 +319,12 @@ fn drop_html_quotes(html: &str) -> String {
     }
 }
 
-/// The client's own words: the text up to the first quote header, forwarded-message header or
-/// signature separator, without `>` lines.
+/// The client's own words: the text before the first attribution line ("El … escribió:"),
+/// forwarded-message header or signature separator, without `>` lines (the same cut the
+/// deadline extractor makes, [`crate::extract::quote`]), at most [`OWN_TEXT_LIMIT`] bytes.
 pub fn own_words(text: &str) -> String {
     let mut out = String::new();
-    let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        let trimmed = line.trim();
-        if ends_own_text(trimmed, lines.get(i + 1).map(|l| l.trim())) {
-            break;
-        }
-        if trimmed.starts_with('>') {
-            continue;
-        }
+    for (_, line) in crate::extract::quote::own_lines(text) {
         if out.len() + line.len() > OWN_TEXT_LIMIT {
             break;
         }
@@ -339,43 +332,6 @@ pub fn own_words(text: &str) -> String {
         out.push('\n');
     }
     out.trim_end().to_string()
-}
-
-fn ends_own_text(line: &str, next: Option<&str>) -> bool {
-    let lower = line.to_lowercase();
-    let is_separator = |l: &str| {
-        let l = l.trim_matches(|c: char| c == '-' || c == '_' || c == '=' || c.is_whitespace());
-        [
-            "original message",
-            "mensaje original",
-            "forwarded message",
-            "mensaje reenviado",
-            "reenviado",
-        ]
-        .contains(&l)
-    };
-    let wrote =
-        |l: &str| l.ends_with("wrote:") || l.ends_with("escribió:") || l.ends_with("escribio:");
-    line == "--"
-        || line == "-- "
-        || line == "—"
-        || is_separator(&lower)
-        || lower.starts_with("begin forwarded message")
-        || lower.starts_with("inicio del mensaje reenviado")
-        || lower.starts_with("sent from my ")
-        || lower.starts_with("enviado desde mi ")
-        || lower.starts_with("get outlook for ")
-        || ((lower.starts_with("on ") || lower.starts_with("el ")) && wrote(&lower))
-        || ((lower.starts_with("on ") || lower.starts_with("el "))
-            && next.is_some_and(|n| wrote(&n.to_lowercase()) && n.len() < 80))
-        || ((lower.starts_with("from:") || lower.starts_with("de:"))
-            && next.is_some_and(|n| {
-                let n = n.to_lowercase();
-                n.starts_with("sent:")
-                    || n.starts_with("enviado:")
-                    || n.starts_with("date:")
-                    || n.starts_with("fecha:")
-            }))
 }
 
 #[cfg(test)]
