@@ -62,7 +62,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             s
         }
     };
-    let now = args.now.unwrap_or_else(|| crate::clock::now().fixed_offset());
+    let now = args
+        .now
+        .unwrap_or_else(|| crate::clock::now().fixed_offset());
     let mut out = BufWriter::new(io::stdout().lock());
     human(&text, now, args.tz, &mut out)?;
     out.flush()?;
