@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use anyhow::Context;
-use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use chrono::{DateTime, FixedOffset, SecondsFormat};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +62,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             s
         }
     };
-    let now = args.now.unwrap_or_else(|| Utc::now().fixed_offset());
+    let now = args
+        .now
+        .unwrap_or_else(|| crate::clock::now().fixed_offset());
     let mut out = BufWriter::new(io::stdout().lock());
     human(&text, now, args.tz, &mut out)?;
     out.flush()?;
