@@ -321,7 +321,7 @@ fn drop_html_quotes(html: &str) -> String {
 
 /// The client's own words: the text before the first attribution line ("El … escribió:"),
 /// forwarded-message header or signature separator, without `>` lines (the same cut the
-/// deadline extractor makes, [`crate::extract::quote`]), at most [`OWN_TEXT_LIMIT`] bytes.
+/// deadline extractor makes, [`crate::extract::quote`]), at most `OWN_TEXT_LIMIT` (64 KiB) bytes.
 pub fn own_words(text: &str) -> String {
     let mut out = String::new();
     for (_, line) in crate::extract::quote::own_lines(text) {
