@@ -80,7 +80,7 @@ static BARE_NOW: BareNow = BareNow {
         "is", "are", "am", "was", "were", "be", "been", "it's", "that's", "we're", "they're",
         "i'm", "he's", "she's", "there's", "here's", "has", "have", "had", "we've", "i've",
         "they've", "says", "say", "reads", "shows", "looks", "seems", "works", "appears", "isn't",
-        "aren't",
+        "aren't", "done", "fixed", "sorted", "finished", "busy", "swamped",
     ],
     not_after: &[
         "i", "we", "you", "they", "he", "she", "it", "should", "can", "could", "would", "will",
@@ -164,6 +164,12 @@ fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
     if go_live || EVENT_VERBS.contains(&word) {
         let end = if go_live { i + 2 } else { i + 1 };
         return third_party_subject(r, i).then_some((Piece::Cue(Cue::Event), end));
+    }
+    if word == "right"
+        && let Some((Lex::Piece(Piece::Now), e)) = r.lex(i)
+        && e == i + 2
+    {
+        return Some(r.intense_now(i, e, &BARE_NOW));
     }
     if word != "now" || r.lex(i).is_some_and(|(_, e)| e > i + 1) {
         return None;
@@ -561,6 +567,11 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("get me", cue(Cue::Demand)),
     ("want", cue(Cue::Demand)),
     ("required", cue(Cue::Demand)),
+    ("is it possible", cue(Cue::Demand)),
+    ("would it be possible", cue(Cue::Demand)),
+    ("will it be possible", cue(Cue::Demand)),
+    ("are you able to", cue(Cue::Demand)),
+    ("any chance you could", cue(Cue::Demand)),
     // events and the sender's own plans
     ("meeting", cue(Cue::Event)),
     ("the call", cue(Cue::Event)),

@@ -71,6 +71,7 @@ static BARE_NOW: BareNow = BareNow {
     states: &[
         "es",
         "son",
+        "estoy",
         "estan",
         "estamos",
         "hay",
@@ -94,6 +95,8 @@ static BARE_NOW: BareNow = BareNow {
         "era",
         "estaba",
         "ya",
+        "ocupado",
+        "ocupada",
     ],
     not_after: &[
         "que", "y", "pero", "si", "ya", "se", "lo", "la", "le", "me", "te", "nos",
@@ -130,6 +133,12 @@ fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
         return (alone_before && alone_after).then_some((Piece::Gap, end));
     }
     let word = r.word(i);
+    if word == "ahora"
+        && let Some((Lex::Piece(Piece::Now), e)) = r.lex(i)
+        && e == i + 2
+    {
+        return Some(r.intense_now(i, e, &BARE_NOW));
+    }
     if !matches!(word, "ahora" | "ya") || r.lex(i).is_some_and(|(_, e)| e > i + 1) {
         return None;
     }
@@ -602,6 +611,7 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("podes", cue(Cue::Demand)),
     ("podria", cue(Cue::Demand)),
     ("me ayudas", cue(Cue::Demand)),
+    ("seria posible", cue(Cue::Demand)),
     // events and the sender's own plans
     ("reunion", cue(Cue::Event)),
     ("junta", cue(Cue::Event)),

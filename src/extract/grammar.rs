@@ -387,22 +387,16 @@ impl<'a> Reader<'a> {
     /// adverb ([`Piece::Gap`]). `mid_clause`: whether it may count before the end of its clause
     /// ("now", "ahora"; not "ya", which there means "already").
     pub fn bare_now(&self, i: usize, words: &BareNow, mid_clause: bool) -> (Piece, usize) {
-        let is_break = |k: usize| {
-            self.tokens
-                .punct(k)
-                .is_some_and(|c| matches!(punct_piece(c), Piece::Break { .. }))
-        };
-        let start = (0..i).rev().find(|&k| is_break(k)).map_or(0, |k| k + 1);
-        let end = (i + 1..self.tokens.len())
-            .find(|&k| is_break(k))
-            .unwrap_or(self.tokens.len());
-        let asked = (start..end)
-            .any(|k| matches!(self.lex(k), Some((Lex::Piece(Piece::Cue(Cue::Demand)), _))));
+        let (start, end) = self.clause_around(i);
+        let asked = self.asked(start, end);
         let closes = i + 1 >= end || words.closers.contains(&self.word(i + 1));
         let piece = if closes {
             if asked {
                 Piece::Now
-            } else if (start..i).any(|k| words.states.contains(&self.word(k))) {
+            } else if (start..i).any(|k| {
+                // "we have to publish it now", "hay que cambiarlo ahora": an obligation.
+                words.states.contains(&self.word(k)) && !matches!(self.word(k + 1), "to" | "que")
+            }) {
                 Piece::Gap
             } else if i > start && words.subjects.contains(&self.word(start)) {
                 Piece::BareNow
@@ -412,13 +406,63 @@ impl<'a> Reader<'a> {
         } else {
             let after_ok = i > start && !words.not_after.contains(&self.word(i.saturating_sub(1)));
             let before_ok = !words.not_before.contains(&self.word(i + 1));
-            if mid_clause && asked && after_ok && before_ok {
+            // Before the end of the clause it must follow the request ("need now the
+            // report"), not come before its verb ("la bio ahora debe decir…").
+            if mid_clause && self.asked(start, i) && after_ok && before_ok {
                 Piece::Now
             } else {
                 Piece::Gap
             }
         };
         (piece, i + 1)
+    }
+
+    /// An intensified immediate phrase ("right now", "ahora mismo") from `i` to `e`: a demand
+    /// unless its clause is a statement with no demand word ("I'm swamped right now").
+    pub fn intense_now(&self, i: usize, e: usize, words: &BareNow) -> (Piece, usize) {
+        let (start, end) = self.clause_around(i);
+        let end = end.max(e);
+        let statement = (start..end).any(|k| {
+            (k < i || k >= e)
+                && words.states.contains(&self.word(k))
+                && !matches!(self.word(k + 1), "to" | "que")
+        });
+        if statement && !self.asked(start, end) {
+            (Piece::Gap, e)
+        } else {
+            (Piece::Now, e)
+        }
+    }
+
+    /// The clause around token `i`: the index of its first token and the index of the break
+    /// that ends it (or the end of the text).
+    fn clause_around(&self, i: usize) -> (usize, usize) {
+        let is_break = |k: usize| {
+            self.tokens
+                .punct(k)
+                .is_some_and(|c| matches!(punct_piece(c), Piece::Break { .. }))
+        };
+        let start = (0..i).rev().find(|&k| is_break(k)).map_or(0, |k| k + 1);
+        let end = (i + 1..self.tokens.len())
+            .find(|&k| is_break(k))
+            .unwrap_or(self.tokens.len());
+        (start, end)
+    }
+
+    /// Whether the clause from `start` to the break at `end` has a demand word, counting a
+    /// "please" / "por favor" tacked on after a comma ("Sube ahora la foto, por favor.").
+    fn asked(&self, start: usize, end: usize) -> bool {
+        let demand = |k: usize| match self.lex(k) {
+            Some((Lex::Piece(Piece::Cue(Cue::Demand)), e)) => Some(e),
+            _ => None,
+        };
+        (start..end).any(|k| demand(k).is_some())
+            || self.tokens.punct(end) == Some(',')
+                && demand(end + 1).is_some_and(|e| {
+                    self.tokens
+                        .get(e)
+                        .is_none_or(|t| matches!(t.kind, Kind::Punct(_)))
+                })
     }
 
     /// The lexicon meaning of the token before `i` (one word, no lookahead).
