@@ -10,6 +10,8 @@
 //!   about the past is ignored, and a clause starting with "que"/"which" continues the one before;
 //! - a demand that points at an event ("tenlo antes", "before that", "antes de la reunión")
 //!   takes the event's time;
+//! - a bare "now" closing a statement-like clause ("The logo should change now.") gives way to
+//!   an explicit "no rush" anywhere in the text (the grammar decides which "now"s are bare);
 //! - everything else with a time is a demand.
 
 use std::ops::Range;
