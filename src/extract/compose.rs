@@ -10,6 +10,8 @@
 //!   about the past is ignored, and a clause starting with "que"/"which" continues the one before;
 //! - a demand that points at an event ("tenlo antes", "before that", "antes de la reunión")
 //!   takes the event's time;
+//! - a bare "now" closing a statement-like clause ("The logo should change now.") gives way to
+//!   an explicit "no rush" anywhere in the text (the grammar decides which "now"s are bare);
 //! - everything else with a time is a demand.
 
 use std::ops::Range;
@@ -111,6 +113,8 @@ impl Group {
 struct Clause {
     groups: Vec<(Reading, Range<usize>)>,
     no_deadline: Vec<Range<usize>>,
+    /// Bare "now"s that yield to an explicit "no rush" in the same text.
+    bare_now: Vec<Range<usize>>,
     anaphors: Vec<usize>,
     demand: bool,
     event: bool,
@@ -158,6 +162,15 @@ pub fn compose(pieces: &[Spanned]) -> Vec<Found> {
                 span: span.clone(),
                 status: Status::NoDeadline,
             });
+        }
+    }
+    // A bare "now" ("Fix it now.") said in a text that also says "no rush" is no demand: the
+    // explicit absence of a deadline wins over a word that only may be one.
+    if found.iter().any(|f| f.status == Status::NoDeadline) {
+        for span in clauses.iter().flat_map(|c| &c.bare_now) {
+            for f in found.iter_mut().filter(|f| f.span == *span) {
+                f.status = Status::NoDeadline;
+            }
         }
     }
     // A demand pointing at an event takes the event's time: the nearest event before it, or
@@ -274,6 +287,10 @@ fn split(pieces: &[Spanned]) -> Vec<Clause> {
                 }
             }
             Piece::Now => single(&mut group, &mut clause, Expr::Now, span),
+            Piece::BareNow => {
+                single(&mut group, &mut clause, Expr::Now, span);
+                clause.bare_now.push(span.clone());
+            }
             Piece::Elapsed(seconds) => {
                 single(&mut group, &mut clause, Expr::Elapsed { seconds }, span)
             }

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 use super::expr::{DayRef, Meridiem, Part, Period, WeekdayMode};
 use super::grammar::build::*;
-use super::grammar::{Cue, DateOrder, Grammar, Lex, Lexicon, Piece, Reader, Unit};
+use super::grammar::{BareNow, Cue, DateOrder, Grammar, Lex, Lexicon, Piece, Reader, Unit};
 use crate::lang::Lang;
 
 /// The English grammar.
@@ -66,11 +66,74 @@ fn spelling(word: &str) -> &str {
     }
 }
 
+/// What decides whether a bare "now" is a demand (see [`BareNow`]).
+static BARE_NOW: BareNow = BareNow {
+    closers: &[
+        "please", "thanks", "thank", "so", "or", "because", "as", "since", "if", "before", "thx",
+        "ty", "then",
+    ],
+    subjects: &[
+        "the", "a", "an", "her", "his", "its", "it", "this", "that", "these", "those", "she", "he",
+        "they", "we", "i", "our", "their", "my", "your", "there",
+    ],
+    states: &[
+        "is", "are", "am", "was", "were", "be", "been", "it's", "that's", "we're", "they're",
+        "i'm", "he's", "she's", "there's", "here's", "has", "have", "had", "we've", "i've",
+        "they've", "says", "say", "reads", "shows", "looks", "seems", "works", "appears", "isn't",
+        "aren't", "done", "fixed", "sorted", "finished", "busy", "swamped",
+    ],
+    not_after: &[
+        "i", "we", "you", "they", "he", "she", "it", "should", "can", "could", "would", "will",
+        "must", "may", "might", "to", "and", "but", "that",
+    ],
+    not_before: &[
+        "i", "we", "you", "they", "he", "she", "it", "that", "there", "the", "this", "is", "are",
+        "has", "have",
+    ],
+};
+
+/// Verbs whose subject, when it is someone or something other than the recipient, makes the
+/// clause an event: "the ads start running Saturday", "the site should go live Monday".
+/// After "you", "to", "please", "and" or at the start of a clause they ask for something
+/// ("start on it Monday", "can you go live Friday?") and are left alone.
+const EVENT_VERBS: &[&str] = &["start", "begin", "open", "run", "air", "release"];
+
+/// Words before an event verb (past any modals) that make it a request or a noun ("the start
+/// of next week"), not an event.
+const NOT_SUBJECT: &[&str] = &[
+    "you", "u", "to", "please", "and", "or", "so", "the", "a", "an", "this", "that", "next",
+    "your", "our", "my", "their", "its", "his", "her", "of", "by", "before", "at", "on", "for",
+    "until", "from", "in", "with",
+];
+
+/// Modals and adverbs skipped between a subject and its verb ("the ads will start").
+const MODALS: &[&str] = &[
+    "will",
+    "should",
+    "would",
+    "can",
+    "could",
+    "must",
+    "may",
+    "might",
+    "also",
+    "just",
+    "then",
+    "only",
+    "finally",
+    "officially",
+    "actually",
+    "won't",
+    "shall",
+];
+
 /// "now" opening a clause and followed by a comma is a discourse marker ("Now, about the
-/// logo…"), not a demand.
+/// logo…"), not a demand; a bare "now" elsewhere is read by [`Reader::bare_now`].
 ///
 /// "wed", "sat" and "sun" are weekdays only right after "by", "on", "before", "until", "due",
 /// "this" or "next" ("we sat down" is not Saturday).
+///
+/// "start", "open", "go live"… after a third-party subject are events ([`EVENT_VERBS`]).
 fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
     let word = r.word(i);
     let short_day = match word {
@@ -97,11 +160,42 @@ fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
     if word == "b" && r.tokens.number(i + 1) == Some(4) && r.tokens.glued(i + 1) {
         return Some((Piece::Before, i + 2));
     }
-    if word != "now" {
+    let go_live = matches!(word, "go" | "goes") && matches!(r.word(i + 1), "live" | "out");
+    if go_live || EVENT_VERBS.contains(&word) {
+        let end = if go_live { i + 2 } else { i + 1 };
+        return third_party_subject(r, i).then_some((Piece::Cue(Cue::Event), end));
+    }
+    if word == "right"
+        && let Some((Lex::Piece(Piece::Now), e)) = r.lex(i)
+        && e == i + 2
+    {
+        return Some(r.intense_now(i, e, &BARE_NOW));
+    }
+    if word != "now" || r.lex(i).is_some_and(|(_, e)| e > i + 1) {
         return None;
     }
     let clause_start = i.checked_sub(1).is_none_or(|p| r.tokens.punct(p).is_some());
-    (clause_start && r.tokens.punct(i + 1) == Some(',')).then_some((Piece::Gap, i + 1))
+    if clause_start && r.tokens.punct(i + 1) == Some(',') {
+        return Some((Piece::Gap, i + 1));
+    }
+    Some(r.bare_now(i, &BARE_NOW, true))
+}
+
+/// Whether the verb at `i` has a subject other than the recipient: a word before it (past any
+/// modals) that is not "you", "to", "please"…
+fn third_party_subject(r: &Reader<'_>, i: usize) -> bool {
+    let mut k = i;
+    while let Some(p) = k.checked_sub(1) {
+        let w = r.word(p);
+        if w.is_empty() {
+            return false;
+        }
+        if !MODALS.contains(&w) {
+            return !NOT_SUBJECT.contains(&w);
+        }
+        k = p;
+    }
+    false
 }
 
 use Lex::{Month, Num, Weekday as Wd};
@@ -473,6 +567,11 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("get me", cue(Cue::Demand)),
     ("want", cue(Cue::Demand)),
     ("required", cue(Cue::Demand)),
+    ("is it possible", cue(Cue::Demand)),
+    ("would it be possible", cue(Cue::Demand)),
+    ("will it be possible", cue(Cue::Demand)),
+    ("are you able to", cue(Cue::Demand)),
+    ("any chance you could", cue(Cue::Demand)),
     // events and the sender's own plans
     ("meeting", cue(Cue::Event)),
     ("the call", cue(Cue::Event)),
@@ -530,6 +629,13 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("ships", cue(Cue::Event)),
     ("costs", cue(Cue::Event)),
     ("goes out", cue(Cue::Event)),
+    ("goes live", cue(Cue::Event)),
+    ("begins", cue(Cue::Event)),
+    ("runs", cue(Cue::Event)),
+    ("airs", cue(Cue::Event)),
+    ("releases", cue(Cue::Event)),
+    ("is released", cue(Cue::Event)),
+    ("are released", cue(Cue::Event)),
     ("i'll", cue(Cue::Event)),
     ("i will", cue(Cue::Event)),
     ("we'll", cue(Cue::Event)),

@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 
 use super::expr::{DayRef, Meridiem, Part, Period};
 use super::grammar::build::*;
-use super::grammar::{Cue, DateOrder, Grammar, Lex, Lexicon, Piece, Reader, Unit};
+use super::grammar::{BareNow, Cue, DateOrder, Grammar, Lex, Lexicon, Piece, Reader, Unit};
 use super::token::Kind;
 use crate::lang::Lang;
 
@@ -59,9 +59,58 @@ fn spelling(word: &str) -> &str {
     }
 }
 
+/// What decides whether a bare "ahora" or "ya" is a demand (see [`BareNow`]).
+static BARE_NOW: BareNow = BareNow {
+    closers: &[
+        "porfa", "porfi", "por", "gracias", "que", "porque", "pues", "o", "antes", "si",
+    ],
+    subjects: &[
+        "el", "la", "los", "las", "su", "sus", "mi", "mis", "tu", "tus", "nuestro", "nuestra",
+        "este", "esta", "esto", "eso", "ese", "esa", "ella", "ellos", "nosotros", "yo",
+    ],
+    states: &[
+        "es",
+        "son",
+        "estoy",
+        "estan",
+        "estamos",
+        "hay",
+        "tenemos",
+        "tiene",
+        "tienen",
+        "pone",
+        "ponen",
+        "dice",
+        "dicen",
+        "funciona",
+        "funcionan",
+        "aparece",
+        "aparecen",
+        "queda",
+        "quedo",
+        "sale",
+        "salen",
+        "ve",
+        "vale",
+        "era",
+        "estaba",
+        "ya",
+        "ocupado",
+        "ocupada",
+    ],
+    not_after: &[
+        "que", "y", "pero", "si", "ya", "se", "lo", "la", "le", "me", "te", "nos",
+    ],
+    not_before: &[
+        "lo", "la", "le", "los", "las", "les", "me", "te", "se", "nos", "os", "que", "ya", "y",
+        "es", "esta", "estan", "hay", "tenemos", "tiene", "pone", "dice",
+    ],
+};
+
 /// "ya" is "now" only when it closes the clause after a verb ("cámbialo ya", "¡ya!"); elsewhere
 /// it means "already" or "OK" ("ya te lo mandé", "Ya, lo sé") and is left to the lexicon
-/// ("ya no hace falta").
+/// ("ya no hace falta"). "ahora" is read by [`Reader::bare_now`] too, so "ahora pone…" or
+/// "ahora tenemos…" are not demands.
 ///
 /// "¡Hasta mañana!" or "Hasta el lunes." standing alone is a farewell, not a limit.
 fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
@@ -83,21 +132,34 @@ fn hook(r: &Reader<'_>, i: usize) -> Option<(Piece, usize)> {
             .is_none_or(|t| matches!(t.kind, Kind::Punct(_)));
         return (alone_before && alone_after).then_some((Piece::Gap, end));
     }
+    let word = r.word(i);
+    if word == "ahora"
+        && let Some((Lex::Piece(Piece::Now), e)) = r.lex(i)
+        && e == i + 2
+    {
+        return Some(r.intense_now(i, e, &BARE_NOW));
+    }
+    if !matches!(word, "ahora" | "ya") || r.lex(i).is_some_and(|(_, e)| e > i + 1) {
+        return None;
+    }
     let clause_start = i
         .checked_sub(1)
         .is_none_or(|p| r.tokens.punct(p).is_some_and(|c| c != '¡'));
-    // "Ahora, sobre el presupuesto…" is a discourse marker, not a demand.
-    if r.word(i) == "ahora" && clause_start && r.tokens.punct(i + 1) == Some(',') {
-        return Some((Piece::Gap, i + 1));
+    if word == "ahora" {
+        // "Ahora, sobre el presupuesto…" is a discourse marker, not a demand.
+        if clause_start && r.tokens.punct(i + 1) == Some(',') {
+            return Some((Piece::Gap, i + 1));
+        }
+        return Some(r.bare_now(i, &BARE_NOW, true));
     }
-    if r.word(i) != "ya" || clause_start {
+    if clause_start {
         return None;
     }
     let next_closes = match r.tokens.get(i + 1).map(|t| t.kind) {
         None | Some(Kind::Punct(_)) => true,
-        _ => r.word(i + 1) == "porfa" || r.word(i + 1) == "por" && r.word(i + 2) == "favor",
+        _ => BARE_NOW.closers.contains(&r.word(i + 1)),
     };
-    next_closes.then_some((Piece::Now, i + 1))
+    next_closes.then(|| r.bare_now(i, &BARE_NOW, false))
 }
 
 use Lex::{Month, Num, Weekday as Wd};
@@ -549,6 +611,7 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("podes", cue(Cue::Demand)),
     ("podria", cue(Cue::Demand)),
     ("me ayudas", cue(Cue::Demand)),
+    ("seria posible", cue(Cue::Demand)),
     // events and the sender's own plans
     ("reunion", cue(Cue::Event)),
     ("junta", cue(Cue::Event)),
@@ -605,6 +668,32 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("visita", cue(Cue::Event)),
     ("te llamo", cue(Cue::Event)),
     ("empieza", cue(Cue::Event)),
+    ("empiezan", cue(Cue::Event)),
+    ("comienza", cue(Cue::Event)),
+    ("comienzan", cue(Cue::Event)),
+    ("arranca", cue(Cue::Event)),
+    ("arrancan", cue(Cue::Event)),
+    ("empezamos", cue(Cue::Event)),
+    ("comenzamos", cue(Cue::Event)),
+    ("arrancamos", cue(Cue::Event)),
+    ("se inicia", cue(Cue::Event)),
+    ("inicia", cue(Cue::Event)),
+    ("inician", cue(Cue::Event)),
+    ("salen", cue(Cue::Event)),
+    ("se lanza", cue(Cue::Event)),
+    ("se lanzan", cue(Cue::Event)),
+    ("lanzamos", cue(Cue::Event)),
+    ("se publica", cue(Cue::Event)),
+    ("se publican", cue(Cue::Event)),
+    ("se estrena", cue(Cue::Event)),
+    ("se estrenan", cue(Cue::Event)),
+    ("estrenamos", cue(Cue::Event)),
+    ("se emite", cue(Cue::Event)),
+    ("se emiten", cue(Cue::Event)),
+    ("se activa", cue(Cue::Event)),
+    ("se activan", cue(Cue::Event)),
+    ("entra en vigor", cue(Cue::Event)),
+    ("abren", cue(Cue::Event)),
     ("sale", cue(Cue::Event)),
     ("dura", cue(Cue::Event)),
     ("cerrados", cue(Cue::Event)),

@@ -38,6 +38,9 @@ const MAX_DURATION: u32 = 1000;
 pub enum Piece {
     /// An immediate demand: ya, ASAP.
     Now,
+    /// A bare "now" / "ahora" / "ya" closing a statement-like clause that has no demand word
+    /// ("The bio should say X now."): immediate, unless the text also says there is no rush.
+    BareNow,
     /// An explicit absence of deadline: sin prisa, no rush.
     NoDeadline,
     /// Elapsed time from now, in seconds.
@@ -91,6 +94,28 @@ pub enum Cue {
     Past,
     /// The clause continues the previous one ("…, que es en media hora").
     Relative,
+}
+
+/// The words that decide whether a bare "now" ("now", "ahora", "ya") is a demand.
+///
+/// "now" is immediate when it qualifies the request: it closes the clause ("I need it now",
+/// "¿puedes cambiarlo ahora?", "send it now, please"), or it follows the verb of a clause that
+/// asks for something ("please update it now with the new photo"). As an adverb of a statement
+/// it is not a demand: "should now say", "we now have", "it's live now", "ahora pone".
+#[derive(Debug)]
+pub struct BareNow {
+    /// Words right after it that still close the request: please, thanks; porfa, gracias.
+    pub closers: &'static [&'static str],
+    /// Words opening a clause with its subject, which makes a clause-closing "now" only a
+    /// weak demand, one that an explicit "no rush" outweighs ("The bio should say X now."):
+    /// the, her, it; la, su, esto. A clause opening with its verb is a request ("Fix it now.").
+    pub subjects: &'static [&'static str],
+    /// Words earlier in the clause that make it a statement: is, has, says; es, hay, pone.
+    pub states: &'static [&'static str],
+    /// Words right before it that make it an adverb of what follows: should, we; que, y.
+    pub not_after: &'static [&'static str],
+    /// Words right after it that make it an adverb of what follows: we, the; lo, se, que.
+    pub not_before: &'static [&'static str],
 }
 
 /// A unit of duration.
@@ -355,6 +380,89 @@ impl<'a> Reader<'a> {
 
     fn lex_is(&self, i: usize, f: impl Fn(Lex) -> bool) -> Option<usize> {
         self.lex(i).filter(|(l, _)| f(*l)).map(|(_, e)| e)
+    }
+
+    /// A bare immediate word at `i` (one token), read with the language's `words`: a demand
+    /// ([`Piece::Now`]), a weak demand that "no rush" outweighs ([`Piece::BareNow`]) or an
+    /// adverb ([`Piece::Gap`]). `mid_clause`: whether it may count before the end of its clause
+    /// ("now", "ahora"; not "ya", which there means "already").
+    pub fn bare_now(&self, i: usize, words: &BareNow, mid_clause: bool) -> (Piece, usize) {
+        let (start, end) = self.clause_around(i);
+        let asked = self.asked(start, end);
+        let closes = i + 1 >= end || words.closers.contains(&self.word(i + 1));
+        let piece = if closes {
+            if asked {
+                Piece::Now
+            } else if (start..i).any(|k| {
+                // "we have to publish it now", "hay que cambiarlo ahora": an obligation.
+                words.states.contains(&self.word(k)) && !matches!(self.word(k + 1), "to" | "que")
+            }) {
+                Piece::Gap
+            } else if i > start && words.subjects.contains(&self.word(start)) {
+                Piece::BareNow
+            } else {
+                Piece::Now
+            }
+        } else {
+            let after_ok = i > start && !words.not_after.contains(&self.word(i.saturating_sub(1)));
+            let before_ok = !words.not_before.contains(&self.word(i + 1));
+            // Before the end of the clause it must follow the request ("need now the
+            // report"), not come before its verb ("la bio ahora debe decir…").
+            if mid_clause && self.asked(start, i) && after_ok && before_ok {
+                Piece::Now
+            } else {
+                Piece::Gap
+            }
+        };
+        (piece, i + 1)
+    }
+
+    /// An intensified immediate phrase ("right now", "ahora mismo") from `i` to `e`: a demand
+    /// unless its clause is a statement with no demand word ("I'm swamped right now").
+    pub fn intense_now(&self, i: usize, e: usize, words: &BareNow) -> (Piece, usize) {
+        let (start, end) = self.clause_around(i);
+        let end = end.max(e);
+        let statement = (start..end).any(|k| {
+            (k < i || k >= e)
+                && words.states.contains(&self.word(k))
+                && !matches!(self.word(k + 1), "to" | "que")
+        });
+        if statement && !self.asked(start, end) {
+            (Piece::Gap, e)
+        } else {
+            (Piece::Now, e)
+        }
+    }
+
+    /// The clause around token `i`: the index of its first token and the index of the break
+    /// that ends it (or the end of the text).
+    fn clause_around(&self, i: usize) -> (usize, usize) {
+        let is_break = |k: usize| {
+            self.tokens
+                .punct(k)
+                .is_some_and(|c| matches!(punct_piece(c), Piece::Break { .. }))
+        };
+        let start = (0..i).rev().find(|&k| is_break(k)).map_or(0, |k| k + 1);
+        let end = (i + 1..self.tokens.len())
+            .find(|&k| is_break(k))
+            .unwrap_or(self.tokens.len());
+        (start, end)
+    }
+
+    /// Whether the clause from `start` to the break at `end` has a demand word, counting a
+    /// "please" / "por favor" tacked on after a comma ("Sube ahora la foto, por favor.").
+    fn asked(&self, start: usize, end: usize) -> bool {
+        let demand = |k: usize| match self.lex(k) {
+            Some((Lex::Piece(Piece::Cue(Cue::Demand)), e)) => Some(e),
+            _ => None,
+        };
+        (start..end).any(|k| demand(k).is_some())
+            || self.tokens.punct(end) == Some(',')
+                && demand(end + 1).is_some_and(|e| {
+                    self.tokens
+                        .get(e)
+                        .is_none_or(|t| matches!(t.kind, Kind::Punct(_)))
+                })
     }
 
     /// The lexicon meaning of the token before `i` (one word, no lookahead).
