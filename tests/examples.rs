@@ -74,7 +74,10 @@ fn examples_decide_as_documented() {
                 e.reason
             ));
         }
-        assert_eq!(d.action == Action::Reply, e.reason.contains("hours") || e.reason.contains("notice"));
+        assert_eq!(
+            d.action == Action::Reply,
+            e.reason.contains("hours") || e.reason.contains("notice")
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

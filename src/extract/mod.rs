@@ -91,7 +91,7 @@ pub fn find(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Option<Deadli
         .min_by_key(|(at, _, _)| *at)
         .map(|(at, span, lang)| Deadline {
             at,
-            phrase: text.get(span).unwrap_or("").to_owned(),
+            phrase: phrase_of(text.get(span).unwrap_or("")),
             lang,
         })
 }
@@ -118,7 +118,7 @@ pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Findin
     read(text, now, zone)
         .into_iter()
         .map(|(f, at, lang)| Finding {
-            phrase: text.get(f.span.clone()).unwrap_or("").to_owned(),
+            phrase: phrase_of(text.get(f.span.clone()).unwrap_or("")),
             span: f.span,
             reading: f.reading,
             status: f.status,
@@ -231,4 +231,9 @@ fn read_with_best_grammar(
         .filter(|(s, _, _)| *s == best)
         .map(|(_, g, p)| (g, p))
         .collect()
+}
+
+/// The words of a phrase as one line (a phrase may span a wrapped line end).
+fn phrase_of(words: &str) -> String {
+    words.split_whitespace().collect::<Vec<_>>().join(" ")
 }

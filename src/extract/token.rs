@@ -45,6 +45,26 @@ pub struct Tokens {
     pub list: Vec<Token>,
 }
 
+/// Lines at least this long that end without punctuation were most likely wrapped by the
+/// sender's mail program (plain-text mail wraps at 72–78 columns).
+const WRAP_WIDTH: usize = 50;
+
+/// True when the end of `line` is a soft wrap: a long line, not ending a sentence or a list
+/// item, followed by a line that continues the sentence (not blank, not a new list item).
+fn soft_wrapped(line: &str, next: Option<&str>) -> bool {
+    let body = line.trim_end();
+    let Some(next) = next.map(str::trim_start) else {
+        return false;
+    };
+    let ends_sentence = body.ends_with(['.', '!', '?', ':', ';', '…']);
+    let next_is_item = next.is_empty()
+        || next.starts_with(['-', '*', '•', '>'])
+        || next
+            .split_once(['.', ')'])
+            .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    body.chars().count() >= WRAP_WIDTH && !ends_sentence && !next_is_item
+}
+
 impl Tokens {
     /// Tokenizes the sender's own lines of `text` (see [`quote::own_lines`]).
     pub fn of_own_text(text: &str) -> Tokens {
@@ -57,8 +77,10 @@ impl Tokens {
             norm: String::with_capacity(text.len().min(1 << 16)),
             list: Vec::with_capacity(text.len() / 4 + 4),
         };
-        for (offset, line) in quote::own_lines_until(text, cut) {
-            tokens.push_line(offset, line);
+        let mut lines = quote::own_lines_until(text, cut).peekable();
+        while let Some((offset, line)) = lines.next() {
+            let soft = soft_wrapped(line, lines.peek().map(|(_, next)| *next));
+            tokens.push_line(offset, line, soft);
         }
         tokens
     }
@@ -67,8 +89,10 @@ impl Tokens {
     pub fn of(text: &str) -> Tokens {
         let mut tokens = Tokens::default();
         let mut offset = 0;
-        for line in text.split_inclusive('\n') {
-            tokens.push_line(offset, line);
+        let mut lines = text.split_inclusive('\n').peekable();
+        while let Some(line) = lines.next() {
+            let soft = soft_wrapped(line, lines.peek().copied());
+            tokens.push_line(offset, line, soft);
             offset += line.len();
         }
         tokens
@@ -125,11 +149,14 @@ impl Tokens {
         }
     }
 
-    fn push_line(&mut self, offset: usize, line: &str) {
+    /// Tokenizes one line; `soft`: its line end is a wrap inside a sentence, not a break.
+    fn push_line(&mut self, offset: usize, line: &str, soft: bool) {
         let mut chars = line.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             let start = offset + i;
-            if c == '\n' {
+            if c == '\n' && soft {
+                continue;
+            } else if c == '\n' {
                 self.push(Kind::Punct('\n'), start..start + 1, 0..0, 0, 0);
             } else if c.is_whitespace() {
                 continue;
