@@ -309,37 +309,40 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
 }
 
-/// `Auto-Submitted: auto-replied` (RFC 3834 §5).
-#[derive(Debug, Clone)]
-struct AutoSubmitted;
+/// A header whose value never changes, as a lettre header type.
+macro_rules! fixed_header {
+    ($(#[$doc:meta])* $type:ident, $name:literal, $value:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        struct $type;
 
-impl Header for AutoSubmitted {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("Auto-Submitted")
-    }
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoSubmitted)
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-replied".into())
-    }
+        impl Header for $type {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($name)
+            }
+            fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok($type)
+            }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), $value.into())
+            }
+        }
+    };
 }
 
-/// `X-Auto-Response-Suppress: All`: asks Exchange and Outlook not to answer the reply.
-#[derive(Debug, Clone)]
-struct AutoResponseSuppress;
+fixed_header!(
+    /// `Auto-Submitted: auto-replied` (RFC 3834 §5).
+    AutoSubmitted,
+    "Auto-Submitted",
+    "auto-replied"
+);
 
-impl Header for AutoResponseSuppress {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
-    }
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(AutoResponseSuppress)
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "All".into())
-    }
-}
+fixed_header!(
+    /// `X-Auto-Response-Suppress: All`: asks Exchange and Outlook not to answer the reply.
+    AutoResponseSuppress,
+    "X-Auto-Response-Suppress",
+    "All"
+);
 
 /// Builds the reply to `msg`, sent to `to` at `now`, for the triggers in `a`.
 pub fn reply(
