@@ -560,8 +560,3 @@ pub fn client_mail(from: &str, to: &str, subject: &str, body: &str, extra: &[&st
     s.push_str("\r\n");
     s.into_bytes()
 }
-
-/// True when a path exists (for readability in tests).
-pub fn exists(p: &Path) -> bool {
-    p.exists()
-}
