@@ -180,6 +180,12 @@ pub async fn connect(server: &Server, password: &str) -> Result<ImapSession, Ima
     .map_err(|_| ImapError::Timeout(STEP_TIMEOUT))?
     .map_err(net)?;
     let _ = tcp.set_nodelay(true);
+    // A connection that dies silently (a NAT timeout, a server gone without a FIN) would
+    // otherwise only be noticed when the 25-minute IDLE ends.
+    let keepalive = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(60))
+        .with_interval(Duration::from_secs(15));
+    let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive);
     let tls = || -> Result<(TlsConnector, ServerName<'static>), ImapError> {
         let config = tls_config(server.ca_file.as_deref()).map_err(ImapError::Tls)?;
         let host = ServerName::try_from(server.host.clone())
