@@ -118,7 +118,7 @@ def main():
       "binary with `PLAZO_LOG=info`, plain IMAP, SMTP submission with STARTTLS + AUTH, a schedule that is closed "
       "now (so every client mail is answered), `audience = \"anyone\"`, `once_per_sender = \"7d\"`. A reply "
       "counts as in the client's INBOX when Dovecot has stored it in the client's Maildir (the load generator "
-      "polls the directory every 2 ms; every 20 ms in the burst).\n")
+      "polls the directory every 2 ms; every 100 ms in the burst).\n")
 
     w(f"## 1. Latency ({a.mails} mails, one at a time, random 0.2–1.0 s gaps)\n")
     w("Each client (a distinct sender, so neither plazo's nor Sieve's once-per-sender rule applies) sends one "
