@@ -4,7 +4,7 @@ the burst, against the private servers scripts/mail-servers started in DIR. Prin
 object with every figure. Standard library only.
 
 Replies are seen where a client would see them: a new file in the client's Maildir (new/ or cur/),
-i.e. the moment Dovecot's LMTP has stored it in the INBOX. Polled every 2 ms (latency) or 20 ms
+i.e. the moment Dovecot's LMTP has stored it in the INBOX. Polled every 2 ms (latency) or 100 ms
 (burst).
 """
 
