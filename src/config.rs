@@ -94,6 +94,8 @@ pub struct Config {
     pub imap: Option<Server>,
     /// The server replies go out through.
     pub smtp: Option<Server>,
+    /// The OAuth2 client, for servers with `auth = "oauth2"`.
+    pub oauth2: Option<OAuth2>,
     /// Where state is kept.
     pub state: State,
 }
@@ -247,6 +249,15 @@ fn warn_if_world_readable(path: &Path) {
 #[cfg(not(unix))]
 fn warn_if_world_readable(_: &Path) {}
 
+/// How plazo logs in to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A password (SASL PLAIN/LOGIN, IMAP LOGIN).
+    Password,
+    /// An OAuth2 access token (SASL XOAUTH2 / OAUTHBEARER), from the `[oauth2]` grant.
+    OAuth2,
+}
+
 /// `[imap]` or `[smtp]`.
 #[derive(Debug, Clone)]
 pub struct Server {
@@ -258,7 +269,9 @@ pub struct Server {
     pub security: Security,
     /// Login name.
     pub username: String,
-    /// Where the password comes from.
+    /// Password or OAuth2.
+    pub auth: AuthMethod,
+    /// Where the password comes from (unused with OAuth2).
     pub password: PasswordSource,
     /// The mailbox to watch (IMAP only).
     pub mailbox: String,
@@ -268,6 +281,44 @@ pub struct Server {
     pub sent_folder: Option<String>,
     /// An extra trust anchor (PEM), for self-signed servers.
     pub ca_file: Option<PathBuf>,
+}
+
+/// `[oauth2]`: the OAuth2 client plazo signs in with, and the provider's endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth2 {
+    /// `google`, `microsoft` or `custom`.
+    pub provider: String,
+    /// The client (application) id registered with the provider.
+    pub client_id: String,
+    /// Where the client secret comes from; `None` for a public client (PKCE only), unless
+    /// `$PLAZO_OAUTH2_CLIENT_SECRET` is set.
+    pub client_secret: Option<PasswordSource>,
+    /// The authorization endpoint (browser sign-in).
+    pub authorization_url: String,
+    /// The token endpoint.
+    pub token_url: String,
+    /// The device authorization endpoint (RFC 8628), when the provider has one.
+    pub device_url: Option<String>,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    /// The loopback port `plazo auth login` listens on; 0 = any free port.
+    pub redirect_port: u16,
+}
+
+/// The environment variable read for the OAuth2 client secret when no file or command is set.
+pub const CLIENT_SECRET_ENV: &str = "PLAZO_OAUTH2_CLIENT_SECRET";
+
+impl OAuth2 {
+    /// Reads the client secret: `None` for a public client. The error names where it looked.
+    pub fn client_secret(&self) -> Result<Option<String>, String> {
+        match &self.client_secret {
+            Some(source) => source.read().map(Some),
+            None => Ok(std::env::var(CLIENT_SECRET_ENV)
+                .ok()
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .filter(|s| !s.is_empty())),
+        }
+    }
 }
 
 /// `[state]`.
@@ -289,6 +340,7 @@ struct RawConfig {
     reply: RawReply,
     imap: Option<RawServer>,
     smtp: Option<RawServer>,
+    oauth2: Option<RawOAuth2>,
     state: RawState,
 }
 
@@ -372,12 +424,28 @@ struct RawServer {
     port: Option<u16>,
     security: String,
     username: String,
+    auth: String,
     password_file: String,
     password_command: String,
     mailbox: String,
     poll_interval: String,
     sent_folder: String,
     ca_file: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawOAuth2 {
+    provider: String,
+    client_id: String,
+    client_secret_file: String,
+    client_secret_command: String,
+    tenant: String,
+    authorization_url: String,
+    token_url: String,
+    device_url: String,
+    scopes: Option<Vec<String>>,
+    redirect_port: u16,
 }
 
 #[derive(Debug, Deserialize)]
@@ -613,17 +681,35 @@ impl Checker<'_, '_> {
         let reply = self.reply(raw.reply, base);
         let imap = raw.imap.map(|s| self.server("imap", s, 993, base));
         let smtp = raw.smtp.map(|s| self.server("smtp", s, 587, base));
+        let oauth2 = raw.oauth2.map(|o| self.oauth2(o, base));
         let state = State {
             path: base.join(raw.state.path),
         };
+        let imap = imap.flatten();
+        let smtp = smtp.flatten();
+        let oauth2 = match oauth2 {
+            Some(o) => Some(o?),
+            None => None,
+        };
+        if oauth2.is_none() {
+            for (name, server) in [("imap", &imap), ("smtp", &smtp)] {
+                if server.as_ref().is_some_and(|s| s.auth == AuthMethod::OAuth2) {
+                    self.report(
+                        &key(&[name, "auth"]),
+                        "\"oauth2\" needs an [oauth2] section (provider, client_id)",
+                    );
+                }
+            }
+        }
         Some(Config {
             path: path.to_path_buf(),
             identity: identity?,
             schedule: schedule?,
             notice: notice?,
             reply: reply?,
-            imap: imap.flatten(),
-            smtp: smtp.flatten(),
+            imap,
+            smtp,
+            oauth2,
             state,
         })
     }
@@ -934,6 +1020,32 @@ impl Checker<'_, '_> {
                 _ => default_port,
             },
         };
+        let auth = match raw.auth.trim() {
+            "" | "password" => AuthMethod::Password,
+            "oauth2" => AuthMethod::OAuth2,
+            other => {
+                ok = false;
+                self.report(
+                    &key(&[name, "auth"]),
+                    format!("\"{other}\" is not one of \"password\", \"oauth2\""),
+                );
+                AuthMethod::Password
+            }
+        };
+        if auth == AuthMethod::OAuth2 {
+            for (k, value) in [
+                ("password_file", &raw.password_file),
+                ("password_command", &raw.password_command),
+            ] {
+                if !value.trim().is_empty() {
+                    ok = false;
+                    self.report(
+                        &key(&[name, k]),
+                        "not used with auth = \"oauth2\": the token comes from `plazo auth login`",
+                    );
+                }
+            }
+        }
         let env = format!("PLAZO_{}_PASSWORD", name.to_uppercase());
         let password = match (raw.password_file.trim(), raw.password_command.trim()) {
             ("", "") => PasswordSource::Env(env),
@@ -958,6 +1070,7 @@ impl Checker<'_, '_> {
             port,
             security,
             username: raw.username.trim().to_string(),
+            auth,
             password,
             mailbox: Some(raw.mailbox.trim().to_string())
                 .filter(|m| !m.is_empty())
@@ -969,6 +1082,147 @@ impl Checker<'_, '_> {
                 .map(|c| base.join(c)),
         })
         .filter(|_| ok)
+    }
+}
+
+
+impl Checker<'_, '_> {
+    fn oauth2(&mut self, raw: RawOAuth2, base: &Path) -> Option<OAuth2> {
+        let mut ok = true;
+        let name = raw.provider.trim();
+        let preset = crate::oauth::preset(name);
+        if preset.is_none() && name != "custom" {
+            ok = false;
+            let message = if name.is_empty() {
+                "missing: \"google\", \"microsoft\" or \"custom\"".to_string()
+            } else {
+                format!("\"{name}\" is not one of \"google\", \"microsoft\", \"custom\"")
+            };
+            self.report(&key(&["oauth2", "provider"]), message);
+        }
+        if raw.client_id.trim().is_empty() {
+            ok = false;
+            self.report(
+                &key(&["oauth2", "client_id"]),
+                "missing: the client (application) id registered with the provider",
+            );
+        }
+        if !raw.tenant.trim().is_empty() && name != "microsoft" {
+            ok = false;
+            self.report(
+                &key(&["oauth2", "tenant"]),
+                "only provider = \"microsoft\" has a tenant",
+            );
+        }
+        let given = [
+            ("authorization_url", raw.authorization_url.trim()),
+            ("token_url", raw.token_url.trim()),
+            ("device_url", raw.device_url.trim()),
+        ];
+        let mut urls: Vec<Option<String>> = Vec::new();
+        for (k, value) in given {
+            let url = match (&preset, value) {
+                (Some(_), "") => None,
+                (Some(_), _) => {
+                    ok = false;
+                    self.report(
+                        &key(&["oauth2", k]),
+                        format!("provider \"{name}\" sets it: use provider = \"custom\" to give endpoints"),
+                    );
+                    None
+                }
+                (None, "") => {
+                    if name == "custom" && k != "device_url" {
+                        ok = false;
+                        self.report(
+                            &key(&["oauth2", k]),
+                            "missing: provider = \"custom\" needs it",
+                        );
+                    }
+                    None
+                }
+                (None, url) => match check_endpoint(url) {
+                    Ok(()) => Some(url.to_string()),
+                    Err(e) => {
+                        ok = false;
+                        self.report(&key(&["oauth2", k]), e);
+                        None
+                    }
+                },
+            };
+            urls.push(url);
+        }
+        let tenant = Some(raw.tenant.trim())
+            .filter(|t| !t.is_empty())
+            .unwrap_or("common");
+        let endpoint = |i: usize, from: Option<&str>| {
+            urls[i]
+                .clone()
+                .or_else(|| from.map(|u| u.replace("{tenant}", tenant)))
+        };
+        let scopes = match (raw.scopes, &preset) {
+            (Some(s), _) if s.iter().any(|s| s.trim().is_empty()) => {
+                ok = false;
+                self.report(&key(&["oauth2", "scopes"]), "a scope is empty");
+                Vec::new()
+            }
+            (Some(s), _) if !s.is_empty() => s,
+            (_, Some(p)) => p.scopes.iter().map(|s| s.to_string()).collect(),
+            (_, None) => {
+                ok = false;
+                self.report(
+                    &key(&["oauth2", "scopes"]),
+                    "missing: provider = \"custom\" needs the scopes to ask for",
+                );
+                Vec::new()
+            }
+        };
+        let client_secret = match (
+            raw.client_secret_file.trim(),
+            raw.client_secret_command.trim(),
+        ) {
+            ("", "") => None,
+            (file, "") => Some(PasswordSource::File(base.join(file))),
+            ("", command) => Some(PasswordSource::Command(command.to_string())),
+            _ => {
+                ok = false;
+                self.report(
+                    &key(&["oauth2", "client_secret_command"]),
+                    "give client_secret_file or client_secret_command, not both",
+                );
+                None
+            }
+        };
+        let authorization_url = endpoint(0, preset.as_ref().map(|p| p.authorization_url));
+        let token_url = endpoint(1, preset.as_ref().map(|p| p.token_url));
+        let device_url = endpoint(2, preset.as_ref().map(|p| p.device_url));
+        if !ok {
+            return None;
+        }
+        Some(OAuth2 {
+            provider: name.to_string(),
+            client_id: raw.client_id.trim().to_string(),
+            client_secret,
+            authorization_url: authorization_url?,
+            token_url: token_url?,
+            device_url,
+            scopes,
+            redirect_port: raw.redirect_port,
+        })
+    }
+}
+
+/// An OAuth2 endpoint must be an https URL, or http towards a loopback address (tests).
+fn check_endpoint(text: &str) -> Result<(), String> {
+    let url = url::Url::parse(text).map_err(|e| format!("\"{text}\" is not a URL ({e})"))?;
+    let host = url.host_str().unwrap_or("");
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(host) => Ok(()),
+        "http" => Err(format!(
+            "\"{text}\": tokens would travel in clear; use https (http only towards a loopback address)"
+        )),
+        other => Err(format!("\"{text}\": \"{other}\" is not http or https")),
     }
 }
 

@@ -24,8 +24,9 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock;
-use crate::config::{Config, Server};
+use crate::config::{AuthMethod, Config, Server};
 use crate::imap::{self, ImapError, ImapSession, Woken};
+use crate::oauth::{AuthError, Credential, TokenSource};
 use crate::mail::Inbound;
 use crate::pipeline::{self, Action, Ledger, MemoryLedger, Moment};
 use crate::policy::Trigger;
@@ -62,8 +63,8 @@ pub struct Runtime {
     pub config: Config,
     /// Its templates.
     pub templates: Templates,
-    /// The IMAP server and password.
-    pub imap: (Server, String),
+    /// The IMAP server and how to log in.
+    pub imap: (Server, Credential),
     /// The SMTP transport.
     pub mailer: Mailer,
 }
@@ -95,19 +96,22 @@ impl Runtime {
         let (Some(imap), Some(smtp)) = (config.imap.clone(), config.smtp.clone()) else {
             return Err(bad("missing [imap] or [smtp]".into()));
         };
-        let imap_password = imap
-            .password
-            .read()
-            .map_err(|e| bad(format!("imap: {e}")))?;
-        let smtp_password = smtp
-            .password
-            .read()
-            .map_err(|e| bad(format!("smtp: {e}")))?;
-        let mailer = Mailer::new(&smtp, &smtp_password).map_err(|e| bad(format!("smtp: {e}")))?;
+        let tokens = TokenSource::for_config(&config).map_err(bad)?;
+        let credential = |name: &str, server: &Server| match (server.auth, &tokens) {
+            (AuthMethod::OAuth2, Some(source)) => Ok(Credential::Token(source.clone())),
+            _ => server
+                .password
+                .read()
+                .map(Credential::Password)
+                .map_err(|e| bad(format!("{name}: {e}"))),
+        };
+        let imap_login = credential("imap", &imap)?;
+        let smtp_login = credential("smtp", &smtp)?;
+        let mailer = Mailer::new(&smtp, &smtp_login).map_err(|e| bad(format!("smtp: {e}")))?;
         Ok(Runtime {
             config,
             templates,
-            imap: (imap, imap_password),
+            imap: (imap, imap_login),
             mailer,
         })
     }
@@ -128,6 +132,17 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         }
     };
     let state = runtime.config.state.path.clone();
+    let signs_in_with_oauth = [&runtime.config.imap, &runtime.config.smtp]
+        .into_iter()
+        .flatten()
+        .any(|s| s.auth == AuthMethod::OAuth2);
+    if signs_in_with_oauth && matches!(crate::oauth::stored_grant(&runtime.config), Ok(None)) {
+        tracing::error!(
+            "no OAuth2 grant for {}: run `plazo auth login` first",
+            crate::oauth::account(&runtime.config).unwrap_or("the account")
+        );
+        return Ok(crate::cli::EXIT_CONFIG);
+    }
     {
         let store = Store::open(&state)
             .with_context(|| format!("cannot open the state store {}", state.display()))?;
@@ -287,6 +302,16 @@ impl Watcher {
             match self.session(&mut backoff).await {
                 Ok(Ended::Cancelled) => return,
                 Ok(Ended::Reloaded) => continue,
+                Err(e) if e.pausing().is_some() => {
+                    tracing::error!(
+                        "imap: {e}; the mailbox is not watched until then (replies already queued are kept)"
+                    );
+                    if !wait_for_reload(&mut self.runtime, &self.cancel).await {
+                        return;
+                    }
+                    tracing::info!("imap: configuration reloaded: signing in again");
+                    backoff.reset();
+                }
                 Err(e) => {
                     let wait = if e.is_imap_permanent() {
                         RECONNECT_MAX
@@ -585,6 +610,24 @@ impl WatchError {
     fn is_imap_permanent(&self) -> bool {
         matches!(self, WatchError::Imap(e) if !e.is_transient())
     }
+
+    fn pausing(&self) -> Option<&AuthError> {
+        match self {
+            WatchError::Imap(e) => e.pausing(),
+            WatchError::Store(_) => None,
+        }
+    }
+}
+
+/// Waits for SIGHUP's new runtime (true) or shutdown (false): what a paused account does.
+async fn wait_for_reload(
+    runtime: &mut watch::Receiver<Arc<Runtime>>,
+    cancel: &CancellationToken,
+) -> bool {
+    tokio::select! {
+        changed = runtime.changed() => changed.is_ok(),
+        () = cancel.cancelled() => false,
+    }
 }
 
 /// The outbox sender task.
@@ -597,6 +640,8 @@ struct Sender {
     filer: Option<ImapSession>,
     /// The Sent folder found on the server, once looked up.
     sent_folder: Option<Option<String>>,
+    /// Why the account is paused (OAuth2 grant unusable), until a reload.
+    paused: Option<AuthError>,
 }
 
 impl Sender {
@@ -613,6 +658,7 @@ impl Sender {
             store: Store::open(state)?,
             filer: None,
             sent_folder: None,
+            paused: None,
         })
     }
 
@@ -622,6 +668,23 @@ impl Sender {
         loop {
             if self.cancel.is_cancelled() {
                 return;
+            }
+            if let Some(why) = &self.paused {
+                let queued = self.store.queued().unwrap_or(0);
+                tracing::error!(
+                    "outbox: {why}; {queued} repl{} kept in the outbox until then",
+                    if queued == 1 { "y" } else { "ies" }
+                );
+                if !wait_for_reload(&mut self.runtime, &self.cancel).await {
+                    return;
+                }
+                tracing::info!("outbox: configuration reloaded: sending again");
+                self.paused = None;
+                self.filer = None;
+                self.sent_folder = None;
+                filing.reset();
+                filing_due = tokio::time::Instant::now();
+                continue;
             }
             if self.runtime.has_changed().unwrap_or(false) {
                 self.runtime.borrow_and_update();
@@ -636,6 +699,11 @@ impl Sender {
             if tokio::time::Instant::now() >= filing_due {
                 match self.file_sent().await {
                     Ok(()) => filing.reset(),
+                    Err(e) if pausing(&e).is_some() => {
+                        self.filer = None;
+                        self.paused = pausing(&e).cloned();
+                        continue;
+                    }
                     Err(e) => {
                         self.filer = None;
                         let wait = filing.next();
@@ -663,6 +731,9 @@ impl Sender {
     /// `--once`: send everything due now, file it, stop.
     async fn drain(&mut self) -> anyhow::Result<()> {
         while self.send_one().await? {}
+        if let Some(why) = self.paused.take() {
+            return Err(why.into());
+        }
         self.file_sent().await?;
         if let Some(mut s) = self.filer.take() {
             let _ = s.logout().await;
@@ -701,6 +772,11 @@ impl Sender {
             Err(SendError::Permanent(e)) => {
                 self.store.mark_failed(out.id, &e)?;
                 tracing::error!(to = %out.recipient, "reply refused, not retried: {e}");
+            }
+            Err(SendError::Paused(why)) => {
+                self.store.release(out.id)?;
+                self.paused = Some(why);
+                return Ok(false);
             }
         }
         Ok(true)
@@ -751,6 +827,11 @@ impl Sender {
         self.filer = Some(session);
         Ok(())
     }
+}
+
+/// The OAuth2 failure behind `e` that pauses the account, if that is what it is.
+fn pausing(e: &anyhow::Error) -> Option<&AuthError> {
+    e.downcast_ref::<ImapError>().and_then(ImapError::pausing)
 }
 
 /// Logs in to IMAP (and SELECTs the mailbox) and to SMTP (EHLO, AUTH): `plazo check` online.

@@ -21,6 +21,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Security, Server};
+use crate::oauth::{self, AuthError, Credential, TokenSource};
 
 /// How long one network step may take before the connection counts as dead.
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -58,6 +59,19 @@ pub enum ImapError {
     /// The TLS settings cannot be used.
     #[error("TLS setup: {0}")]
     Tls(String),
+    /// No OAuth2 access token could be had.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The server cannot check logins now (`[UNAVAILABLE]`: its identity provider is down).
+    #[error("{server} cannot check the login of {user} now: {reason}")]
+    Unavailable {
+        /// host:port.
+        server: String,
+        /// The user name.
+        user: String,
+        /// The server's words.
+        reason: String,
+    },
 }
 
 impl From<std::io::Error> for ImapError {
@@ -73,7 +87,19 @@ impl ImapError {
     /// True when waiting and trying again can help (network, timeouts, server trouble); false
     /// for a refused login or unusable TLS settings.
     pub fn is_transient(&self) -> bool {
-        !matches!(self, ImapError::Login { .. } | ImapError::Tls(_))
+        match self {
+            ImapError::Login { .. } | ImapError::Tls(_) => false,
+            ImapError::Auth(e) => !e.pauses(),
+            _ => true,
+        }
+    }
+
+    /// The OAuth2 failure that pauses the account (revoked grant, no grant, bad client).
+    pub fn pausing(&self) -> Option<&AuthError> {
+        match self {
+            ImapError::Auth(e) if e.pauses() => Some(e),
+            _ => None,
+        }
     }
 }
 
@@ -165,8 +191,197 @@ where
     }
 }
 
+/// The SASL mechanisms used with OAuth2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    /// Google's XOAUTH2, also offered by Microsoft and Dovecot.
+    Xoauth2,
+    /// RFC 7628 OAUTHBEARER.
+    OAuthBearer,
+}
+
+impl Mechanism {
+    /// The SASL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Xoauth2 => "XOAUTH2",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+        }
+    }
+
+    /// The mechanism to use given the server's `AUTH=` capabilities: XOAUTH2 (every large
+    /// provider has it), else OAUTHBEARER.
+    pub fn choose<'a>(offered: impl IntoIterator<Item = &'a str>) -> Option<Mechanism> {
+        let offered: Vec<&str> = offered.into_iter().collect();
+        let has = |m: Mechanism| offered.iter().any(|o| o.eq_ignore_ascii_case(m.name()));
+        [Mechanism::Xoauth2, Mechanism::OAuthBearer]
+            .into_iter()
+            .find(|m| has(*m))
+    }
+}
+
 /// Connects, secures and logs in.
-pub async fn connect(server: &Server, password: &str) -> Result<ImapSession, ImapError> {
+pub async fn connect(server: &Server, credential: &Credential) -> Result<ImapSession, ImapError> {
+    match credential {
+        Credential::Password(password) => {
+            let client = open(server).await?;
+            login(client, server, password).await
+        }
+        Credential::Token(source) => connect_oauth(server, source, None).await,
+    }
+}
+
+/// Connects, secures and signs in with an OAuth2 access token, with `mechanism` or the one
+/// the server's capabilities suggest. A refused token is refreshed once and tried once more.
+pub async fn connect_oauth(
+    server: &Server,
+    source: &TokenSource,
+    mechanism: Option<Mechanism>,
+) -> Result<ImapSession, ImapError> {
+    let name = format!("{}:{}", server.host, server.port);
+    let mut client = open(server).await?;
+    let mechanism = match mechanism {
+        Some(m) => m,
+        None => {
+            let offered = auth_capabilities(&mut client).await?;
+            Mechanism::choose(offered.iter().map(String::as_str)).ok_or_else(|| {
+                ImapError::Login {
+                    server: name.clone(),
+                    user: server.username.clone(),
+                    reason: "the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER".into(),
+                }
+            })?
+        }
+    };
+    let token = source.token().await?;
+    let client = match authenticate(client, server, mechanism, &token).await {
+        Ok(session) => return Ok(session),
+        Err((Refusal::Rejected(reason), Some(client))) => {
+            tracing::info!(
+                "imap: {name} refused the access token ({reason}); refreshing it once"
+            );
+            client
+        }
+        Err((refusal, _)) => return Err(refusal.into_error(&name, server)),
+    };
+    let token = source.rejected(&token).await?;
+    match authenticate(client, server, mechanism, &token).await {
+        Ok(session) => Ok(session),
+        Err((refusal, _)) => Err(refusal.into_error(&name, server)),
+    }
+}
+
+/// Why AUTHENTICATE failed.
+enum Refusal {
+    /// `NO` (normally `[AUTHENTICATIONFAILED]`) or `BAD`: the token was not accepted.
+    Rejected(String),
+    /// `NO [UNAVAILABLE]`: the server cannot check now.
+    Unavailable(String),
+    /// Anything else (network, timeout).
+    Failed(ImapError),
+}
+
+impl Refusal {
+    fn into_error(self, name: &str, server: &Server) -> ImapError {
+        match self {
+            Refusal::Rejected(reason) => ImapError::Login {
+                server: name.to_string(),
+                user: server.username.clone(),
+                reason,
+            },
+            Refusal::Unavailable(reason) => ImapError::Unavailable {
+                server: name.to_string(),
+                user: server.username.clone(),
+                reason,
+            },
+            Refusal::Failed(e) => e,
+        }
+    }
+}
+
+/// Answers the server's first (empty) challenge with the initial response, and any later one
+/// (an error challenge carrying JSON) with an empty response, as RFC 7628 §3.2.3 asks.
+struct Sasl(Option<String>);
+
+impl async_imap::Authenticator for Sasl {
+    type Response = String;
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+async fn authenticate(
+    client: Client<Stream>,
+    server: &Server,
+    mechanism: Mechanism,
+    token: &str,
+) -> Result<ImapSession, (Refusal, Option<Client<Stream>>)> {
+    let initial = match mechanism {
+        Mechanism::Xoauth2 => oauth::xoauth2(&server.username, token),
+        Mechanism::OAuthBearer => {
+            oauth::oauthbearer(&server.username, &server.host, server.port, token)
+        }
+    };
+    let attempt = client.authenticate(mechanism.name(), Sasl(Some(initial)));
+    match tokio::time::timeout(STEP_TIMEOUT, attempt).await {
+        // The client is gone with the future.
+        Err(_) => Err((Refusal::Failed(ImapError::Timeout(STEP_TIMEOUT)), None)),
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err((async_imap::error::Error::No(reason), client))) => {
+            if reason.to_ascii_uppercase().contains("[UNAVAILABLE]") {
+                Err((Refusal::Unavailable(reason), Some(client)))
+            } else {
+                Err((Refusal::Rejected(reason), Some(client)))
+            }
+        }
+        Ok(Err((async_imap::error::Error::Bad(reason), client))) => {
+            Err((Refusal::Rejected(reason), Some(client)))
+        }
+        Ok(Err((err, _))) => Err((Refusal::Failed(err.into()), None)),
+    }
+}
+
+/// The `AUTH=` mechanisms of the server's CAPABILITY answer.
+async fn auth_capabilities(client: &mut Client<Stream>) -> Result<Vec<String>, ImapError> {
+    use async_imap::imap_proto::{Capability, Response};
+    use async_imap::types::UnsolicitedResponse;
+    let (tx, rx) = async_channel::bounded(16);
+    step(client.run_command_and_check_ok("CAPABILITY", Some(tx))).await?;
+    let mut offered = Vec::new();
+    while let Ok(response) = rx.try_recv() {
+        if let UnsolicitedResponse::Other(data) = response
+            && let Response::Capabilities(caps) = data.parsed()
+        {
+            offered.extend(caps.iter().filter_map(|c| match c {
+                Capability::Auth(m) => Some(m.to_string()),
+                _ => None,
+            }));
+        }
+    }
+    Ok(offered)
+}
+
+/// Logs in with a password.
+async fn login(
+    client: Client<Stream>,
+    server: &Server,
+    password: &str,
+) -> Result<ImapSession, ImapError> {
+    let name = format!("{}:{}", server.host, server.port);
+    match tokio::time::timeout(STEP_TIMEOUT, client.login(&server.username, password)).await {
+        Err(_) => Err(ImapError::Timeout(STEP_TIMEOUT)),
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err((async_imap::error::Error::No(reason), _))) => Err(ImapError::Login {
+            server: name,
+            user: server.username.clone(),
+            reason,
+        }),
+        Ok(Err((err, _))) => Err(err.into()),
+    }
+}
+
+/// Connects and secures the connection, up to the greeting (and STARTTLS).
+async fn open(server: &Server) -> Result<Client<Stream>, ImapError> {
     let name = format!("{}:{}", server.host, server.port);
     let net = |source: std::io::Error| ImapError::Network {
         server: name.clone(),
@@ -218,16 +433,7 @@ pub async fn connect(server: &Server, password: &str) -> Result<ImapSession, Ima
             Client::new(Stream::Tls(Box::new(stream)))
         }
     };
-    match tokio::time::timeout(STEP_TIMEOUT, client.login(&server.username, password)).await {
-        Err(_) => Err(ImapError::Timeout(STEP_TIMEOUT)),
-        Ok(Ok(session)) => Ok(session),
-        Ok(Err((async_imap::error::Error::No(reason), _))) => Err(ImapError::Login {
-            server: name,
-            user: server.username.clone(),
-            reason,
-        }),
-        Ok(Err((err, _))) => Err(err.into()),
-    }
+    Ok(client)
 }
 
 async fn greeting(client: &mut Client<Stream>) -> Result<(), ImapError> {

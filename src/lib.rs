@@ -28,6 +28,7 @@ pub mod gate;
 pub mod imap;
 pub mod lang;
 pub mod mail;
+pub mod oauth;
 pub mod pipeline;
 pub mod policy;
 pub mod render;

@@ -1,15 +1,20 @@
 //! The SMTP side: one pooled lettre transport that sends the outbox's exact bytes, and errors
 //! that say whether to retry (4xx, network) or give up (5xx), which is the outbox's retry policy.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::config::{Security, Server};
+use crate::oauth::{AuthError, Credential, TokenSource};
+
+type Transport = AsyncSmtpTransport<Tokio1Executor>;
+type Builder = lettre::transport::smtp::AsyncSmtpTransportBuilder;
 
 /// How long one SMTP step may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,13 +28,40 @@ pub enum SendError {
     /// Never try again: a 5xx answer or an unusable address. The text is the server's.
     #[error("{0}")]
     Permanent(String),
+    /// Not tried: the account's OAuth2 grant is unusable until `plazo auth login` and a reload.
+    #[error(transparent)]
+    Paused(AuthError),
+}
+
+impl From<AuthError> for SendError {
+    fn from(e: AuthError) -> Self {
+        if e.pauses() {
+            SendError::Paused(e)
+        } else {
+            SendError::Transient(e.to_string())
+        }
+    }
+}
+
+/// How the transport logs in.
+enum Login {
+    /// A password: one transport for good.
+    Password(Transport),
+    /// OAuth2: a transport per access token (pooled connections stay logged in with the token
+    /// they started with; new ones need the current token).
+    Token {
+        source: Arc<TokenSource>,
+        builder: Box<Builder>,
+        current: Mutex<Option<(String, Transport)>>,
+    },
 }
 
 /// A pooled SMTP transport.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    login: Arc<Login>,
     server: String,
+    user: String,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -40,9 +72,16 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// True when an SMTP error means the server refused the access token: `535`, or lettre giving
+/// up on an error challenge (`334` + JSON, Gmail's way), which it reports as a client error.
+fn token_refused(e: &lettre::transport::smtp::Error) -> bool {
+    e.status().is_some_and(|c| c.to_string() == "535")
+        || (e.is_client() && e.to_string().contains("challenge"))
+}
+
 impl Mailer {
     /// Builds the transport (no connection is made yet).
-    pub fn new(server: &Server, password: &str) -> Result<Mailer, String> {
+    pub fn new(server: &Server, credential: &Credential) -> Result<Mailer, String> {
         let tls = || -> Result<TlsParameters, String> {
             let mut builder = TlsParameters::builder(server.host.clone());
             if let Some(path) = &server.ca_file {
@@ -59,25 +98,89 @@ impl Mailer {
             Security::Starttls => Tls::Required(tls()?),
             Security::Plain => Tls::None,
         };
-        let transport =
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.host.clone())
-                .port(server.port)
-                .tls(tls)
-                .credentials(Credentials::new(
-                    server.username.clone(),
-                    password.to_string(),
-                ))
-                .timeout(Some(SMTP_TIMEOUT))
-                .pool_config(
-                    PoolConfig::new()
-                        .max_size(4)
-                        .idle_timeout(Duration::from_secs(60)),
-                )
-                .build();
+        let builder = Transport::builder_dangerous(server.host.clone())
+            .port(server.port)
+            .tls(tls)
+            .timeout(Some(SMTP_TIMEOUT))
+            .pool_config(
+                PoolConfig::new()
+                    .max_size(4)
+                    .idle_timeout(Duration::from_secs(60)),
+            );
+        let login = match credential {
+            Credential::Password(password) => Login::Password(
+                builder
+                    .credentials(Credentials::new(
+                        server.username.clone(),
+                        password.to_string(),
+                    ))
+                    .build(),
+            ),
+            Credential::Token(source) => Login::Token {
+                source: source.clone(),
+                builder: Box::new(builder.authentication(vec![Mechanism::Xoauth2])),
+                current: Mutex::new(None),
+            },
+        };
         Ok(Mailer {
-            transport,
+            login: Arc::new(login),
             server: format!("{}:{}", server.host, server.port),
+            user: server.username.clone(),
         })
+    }
+
+    /// The transport for `token`, built once per token.
+    fn transport_for(&self, builder: &Builder, current: &Mutex<Option<(String, Transport)>>, token: &str) -> Transport {
+        let mut current = current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, transport)) = current.as_ref()
+            && t == token
+        {
+            return transport.clone();
+        }
+        let transport = builder
+            .clone()
+            .credentials(Credentials::new(self.user.clone(), token.to_string()))
+            .build();
+        *current = Some((token.to_string(), transport.clone()));
+        transport
+    }
+
+    /// Runs `op` on the right transport. With OAuth2, a refused token is refreshed once and `op`
+    /// tried once more.
+    async fn with_transport<T, F, Fut>(&self, op: F) -> Result<T, SendError>
+    where
+        F: Fn(Transport) -> Fut,
+        Fut: Future<Output = Result<T, lettre::transport::smtp::Error>>,
+    {
+        let (source, builder, current) = match self.login.as_ref() {
+            Login::Password(transport) => return op(transport.clone()).await.map_err(|e| self.classify(e)),
+            Login::Token { source, builder, current } => (source, builder, current),
+        };
+        let token = source.token().await?;
+        match op(self.transport_for(builder, current, &token)).await {
+            Err(e) if token_refused(&e) => {
+                tracing::info!("smtp: {} refused the access token ({e}); refreshing it once", self.server);
+            }
+            other => return other.map_err(|e| self.classify(e)),
+        }
+        let token = source.rejected(&token).await?;
+        match op(self.transport_for(builder, current, &token)).await {
+            // A fresh token refused too: the account or its scopes are wrong, or the server is
+            // confused. The reply waits and is tried again later.
+            Err(e) if token_refused(&e) => Err(SendError::Transient(format!(
+                "{}: a freshly refreshed access token was refused too ({e}): check the account's scopes and smtp.username",
+                self.server
+            ))),
+            other => other.map_err(|e| self.classify(e)),
+        }
+    }
+
+    fn classify(&self, e: lettre::transport::smtp::Error) -> SendError {
+        if e.is_permanent() {
+            SendError::Permanent(format!("{}: {e}", self.server))
+        } else {
+            SendError::Transient(format!("{}: {e}", self.server))
+        }
     }
 
     /// Sends `message` as it is from `from` to `to`.
@@ -88,24 +191,22 @@ impl Mailer {
         };
         let envelope = Envelope::new(Some(parse(from)?), vec![parse(to)?])
             .map_err(|e| SendError::Permanent(e.to_string()))?;
-        match self.transport.send_raw(&envelope, message).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => {
-                Err(SendError::Permanent(format!("{}: {e}", self.server)))
-            }
-            Err(e) => Err(SendError::Transient(format!("{}: {e}", self.server))),
-        }
+        self.with_transport(|t| {
+            let envelope = envelope.clone();
+            async move { t.send_raw(&envelope, message).await.map(|_| ()) }
+        })
+        .await
     }
 
     /// Connects, says EHLO, authenticates, and quits: what `plazo check` asks of the server.
     pub async fn check(&self) -> Result<(), String> {
-        match self.transport.test_connection().await {
+        match self.with_transport(|t| async move { t.test_connection().await }).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(format!(
                 "{}: the server did not accept the connection",
                 self.server
             )),
-            Err(e) => Err(format!("{}: {e}", self.server)),
+            Err(e) => Err(e.to_string()),
         }
     }
 }

@@ -89,7 +89,58 @@ CREATE TABLE ledger (
     outbox_id  INTEGER NOT NULL,
     PRIMARY KEY (sender, trigger)
 ) STRICT;
+"#, r#"
+CREATE TABLE oauth_grant (
+    account          TEXT PRIMARY KEY,
+    token_url        TEXT NOT NULL,
+    client_id        TEXT NOT NULL,
+    refresh_token    TEXT,
+    scope            TEXT NOT NULL,
+    authorized_at    INTEGER NOT NULL,
+    refreshed_at     INTEGER,
+    access_expires   INTEGER,
+    status           TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+    problem          TEXT
+) STRICT;
 "#];
+
+/// An OAuth2 grant: the refresh token of one account, and what became of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The account (login name) it is for.
+    pub account: String,
+    /// The token endpoint it was obtained from.
+    pub token_url: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The refresh token; `None` once the provider refused it.
+    pub refresh_token: Option<String>,
+    /// The scopes granted.
+    pub scope: String,
+    /// When `plazo auth login` obtained it.
+    pub authorized_at: DateTime<Utc>,
+    /// The last successful refresh.
+    pub refreshed_at: Option<DateTime<Utc>>,
+    /// When the access token of that refresh expires.
+    pub access_expires: Option<DateTime<Utc>>,
+    /// False once the provider answered `invalid_grant`.
+    pub active: bool,
+    /// The provider's words when it refused the grant.
+    pub problem: Option<String>,
+}
+
+impl std::fmt::Debug for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the refresh token itself.
+        f.debug_struct("Grant")
+            .field("account", &self.account)
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A mailbox's position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +250,22 @@ pub struct Store {
     conn: Connection,
 }
 
+/// The store holds refresh tokens: only its owner may read it. SQLite gives the WAL and
+/// shared-memory files the database file's mode.
+#[cfg(unix)]
+fn keep_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.is_file()
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_private(_: &Path) {}
+
 fn secs(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
@@ -222,6 +289,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store { conn };
         store.migrate(path)?;
+        keep_private(path);
         Ok(store)
     }
 
@@ -395,6 +463,109 @@ impl Store {
             params![id, secs(now + wait), error],
         )?;
         Ok(())
+    }
+
+    /// A claimed reply that was not attempted after all (the account is paused): back to the
+    /// queue as it was, due at once, the attempt not counted.
+    pub fn release(&self, id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE outbox SET state = 'queued', attempts = max(attempts - 1, 0)
+             WHERE id = ?1 AND state = 'sending'",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// How many replies wait in the outbox.
+    pub fn queued(&self) -> Result<usize, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'queued'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as usize)
+    }
+
+    /// The OAuth2 grant of `account`, if `plazo auth login` ever stored one.
+    pub fn grant(&self, account: &str) -> Result<Option<Grant>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT account, token_url, client_id, refresh_token, scope, authorized_at,
+                        refreshed_at, access_expires, status, problem
+                 FROM oauth_grant WHERE account = ?1",
+                [account],
+                |r| {
+                    Ok(Grant {
+                        account: r.get(0)?,
+                        token_url: r.get(1)?,
+                        client_id: r.get(2)?,
+                        refresh_token: r.get(3)?,
+                        scope: r.get(4)?,
+                        authorized_at: instant(r.get(5)?),
+                        refreshed_at: r.get::<_, Option<i64>>(6)?.map(instant),
+                        access_expires: r.get::<_, Option<i64>>(7)?.map(instant),
+                        active: r.get::<_, String>(8)? == "active",
+                        problem: r.get(9)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Stores a new grant for `grant.account`, replacing any earlier one.
+    pub fn save_grant(&self, grant: &Grant) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO oauth_grant
+               (account, token_url, client_id, refresh_token, scope, authorized_at,
+                refreshed_at, access_expires, status, problem)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                grant.account,
+                grant.token_url,
+                grant.client_id,
+                grant.refresh_token,
+                grant.scope,
+                secs(grant.authorized_at),
+                grant.refreshed_at.map(secs),
+                grant.access_expires.map(secs),
+                if grant.active { "active" } else { "revoked" },
+                grant.problem,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records a successful refresh made with refresh token `used`; `rotated` replaces it when
+    /// the provider issued a new one. Returns false (and changes nothing) when the stored token
+    /// is no longer `used` (a new `plazo auth login` happened meanwhile).
+    pub fn refreshed(
+        &self,
+        account: &str,
+        used: &str,
+        rotated: Option<&str>,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE oauth_grant
+             SET refresh_token = coalesce(?3, refresh_token), refreshed_at = ?4,
+                 access_expires = ?5, status = 'active', problem = NULL
+             WHERE account = ?1 AND refresh_token = ?2",
+            params![account, used, rotated, secs(now), secs(expires)],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The provider refused refresh token `used` (`invalid_grant`): the grant is marked revoked
+    /// and the token forgotten, unless a new login replaced it meanwhile (then false).
+    pub fn revoke_grant(&self, account: &str, used: &str, problem: &str) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE oauth_grant
+             SET refresh_token = NULL, status = 'revoked', problem = ?3, access_expires = NULL
+             WHERE account = ?1 AND refresh_token = ?2",
+            params![account, used, problem],
+        )?;
+        Ok(n == 1)
     }
 
     /// A permanent failure, with the server's words. The ledger forgets the reply, so the

@@ -363,11 +363,11 @@ async fn imap_over_implicit_tls_and_starttls_with_ca_file() {
         (Security::Tls, "IMAPS_PORT"),
         (Security::Starttls, "IMAP_PORT"),
     ] {
-        let (mut server, _) = s.imap(&user, &pw);
+        let (mut server, login) = s.imap(&user, &pw);
         server.host = "localhost".into();
         server.security = security;
         server.port = s.port(port);
-        let mut session = plazo::imap::connect(&server, &pw)
+        let mut session = plazo::imap::connect(&server, &login)
             .await
             .unwrap_or_else(|e| panic!("{security:?}: {e}"));
         let sel = plazo::imap::select(&mut session, "INBOX")
@@ -377,7 +377,7 @@ async fn imap_over_implicit_tls_and_starttls_with_ca_file() {
         let _ = session.logout().await;
         // Without the CA file the self-signed certificate is refused.
         server.ca_file = None;
-        let Err(err) = plazo::imap::connect(&server, &pw).await else {
+        let Err(err) = plazo::imap::connect(&server, &login).await else {
             panic!("{security:?}: an untrusted certificate was accepted");
         };
         assert!(

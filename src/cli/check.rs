@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{Config, ConfigError, Problem};
+use crate::config::{AuthMethod, Config, ConfigError, Problem};
 use crate::daemon::{Runtime, check_servers};
 use crate::render::Templates;
 
@@ -72,8 +72,16 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_CONFIG));
     }
     println!("{}: ok", config.path.display());
+    let grant_ok = check_grant(&config);
     if args.offline {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if grant_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    if !grant_ok {
+        return Ok(ExitCode::from(1));
     }
     // The SMTP pool needs the async runtime from the moment it is built.
     let path = config.path.clone();
@@ -98,4 +106,49 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// With OAuth2, says whether a usable grant is stored (no network). False when the servers
+/// could not sign in.
+fn check_grant(config: &Config) -> bool {
+    let uses = [&config.imap, &config.smtp]
+        .into_iter()
+        .flatten()
+        .any(|s| s.auth == AuthMethod::OAuth2);
+    if !uses {
+        return true;
+    }
+    let account = crate::oauth::account(config).unwrap_or("");
+    match crate::oauth::stored_grant(config) {
+        Ok(Some(g)) if g.active && g.refresh_token.is_some() => {
+            let same = config
+                .oauth2
+                .as_ref()
+                .is_some_and(|o| o.token_url == g.token_url && o.client_id == g.client_id);
+            if same {
+                println!("oauth2: {account}: authorized");
+                true
+            } else {
+                println!(
+                    "oauth2: {account}: the stored grant is for another client or provider: run `plazo auth login`"
+                );
+                false
+            }
+        }
+        Ok(Some(g)) => {
+            println!(
+                "oauth2: {account}: the provider refused the grant ({}): run `plazo auth login`",
+                g.problem.as_deref().unwrap_or("no refresh token")
+            );
+            false
+        }
+        Ok(None) => {
+            println!("oauth2: {account}: not authorized yet: run `plazo auth login`");
+            false
+        }
+        Err(e) => {
+            println!("oauth2: {account}: cannot read the state store: {e}");
+            false
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The command line (design §2): one file per subcommand; this file only dispatches and turns
 //! outcomes into exit codes (0 success, 1 failure, 78 unusable config).
 
+pub mod auth;
 pub mod check;
 pub mod extract;
 pub mod history;
@@ -42,6 +43,8 @@ pub enum Command {
     Extract(extract::Args),
     /// What was answered or skipped, when and why.
     History(history::Args),
+    /// OAuth2 sign-in for Gmail and Microsoft 365: `login`, `status`.
+    Auth(auth::Args),
 }
 
 /// Parses the command line, runs the subcommand and turns its outcome into an exit code.
@@ -65,6 +68,10 @@ pub fn main() -> ExitCode {
         },
         Command::History(args) => match Config::load(&config_path) {
             Ok(config) => history::run(args, &config),
+            Err(err) => return config_failure(&err),
+        },
+        Command::Auth(args) => match Config::load(&config_path) {
+            Ok(config) => auth::run(args, &config),
             Err(err) => return config_failure(&err),
         },
         Command::Extract(args) => extract::run(args),

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use lettre::address::Envelope;
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use plazo::config::{PasswordSource, Security, Server};
+use plazo::config::{AuthMethod, PasswordSource, Security, Server};
+use plazo::oauth::Credential;
 use plazo::imap;
 
 use super::root;
@@ -182,20 +183,21 @@ impl Servers {
     }
 
     /// The IMAP settings for a user (plain, loopback).
-    pub fn imap(&self, user: &str, password: &str) -> (Server, String) {
+    pub fn imap(&self, user: &str, password: &str) -> (Server, Credential) {
         (
             Server {
                 host: "127.0.0.1".into(),
                 port: self.port("IMAP_PORT"),
                 security: Security::Plain,
                 username: user.into(),
+                auth: AuthMethod::Password,
                 password: PasswordSource::Env("UNUSED".into()),
                 mailbox: "INBOX".into(),
                 poll_interval: chrono::Duration::seconds(60),
                 sent_folder: None,
                 ca_file: Some(self.ca_file.clone()),
             },
-            password.to_string(),
+            Credential::Password(password.to_string()),
         )
     }
 
