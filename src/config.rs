@@ -527,6 +527,14 @@ impl Config {
         }
     }
 
+    /// True when a server signs in with OAuth2.
+    pub fn uses_oauth2(&self) -> bool {
+        [&self.imap, &self.smtp]
+            .into_iter()
+            .flatten()
+            .any(|s| s.auth == AuthMethod::OAuth2)
+    }
+
     /// The rules `plazo run` adds to [`Config::load`]: the mail servers must be configured.
     pub fn daemon_problems(&self) -> Vec<Problem> {
         let mut problems = Vec::new();
@@ -679,8 +687,13 @@ impl Checker<'_, '_> {
         let schedule = self.schedule(raw.schedule);
         let notice = self.notice(raw.notice);
         let reply = self.reply(raw.reply, base);
-        let imap = raw.imap.map(|s| self.server("imap", s, 993, base));
-        let smtp = raw.smtp.map(|s| self.server("smtp", s, 587, base));
+        let has_oauth2 = raw.oauth2.is_some();
+        let imap = raw
+            .imap
+            .map(|s| self.server("imap", s, 993, base, has_oauth2));
+        let smtp = raw
+            .smtp
+            .map(|s| self.server("smtp", s, 587, base, has_oauth2));
         let oauth2 = raw.oauth2.map(|o| self.oauth2(o, base));
         let state = State {
             path: base.join(raw.state.path),
@@ -691,16 +704,6 @@ impl Checker<'_, '_> {
             Some(o) => Some(o?),
             None => None,
         };
-        if oauth2.is_none() {
-            for (name, server) in [("imap", &imap), ("smtp", &smtp)] {
-                if server.as_ref().is_some_and(|s| s.auth == AuthMethod::OAuth2) {
-                    self.report(
-                        &key(&[name, "auth"]),
-                        "\"oauth2\" needs an [oauth2] section (provider, client_id)",
-                    );
-                }
-            }
-        }
         Some(Config {
             path: path.to_path_buf(),
             identity: identity?,
@@ -968,6 +971,7 @@ impl Checker<'_, '_> {
         raw: RawServer,
         default_port: u16,
         base: &Path,
+        has_oauth2: bool,
     ) -> Option<Server> {
         let mut ok = true;
         if name == "smtp" {
@@ -1032,6 +1036,13 @@ impl Checker<'_, '_> {
                 AuthMethod::Password
             }
         };
+        if auth == AuthMethod::OAuth2 && !has_oauth2 {
+            ok = false;
+            self.report(
+                &key(&[name, "auth"]),
+                "\"oauth2\" needs an [oauth2] section (provider, client_id)",
+            );
+        }
         if auth == AuthMethod::OAuth2 {
             for (k, value) in [
                 ("password_file", &raw.password_file),

@@ -132,11 +132,7 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         }
     };
     let state = runtime.config.state.path.clone();
-    let signs_in_with_oauth = [&runtime.config.imap, &runtime.config.smtp]
-        .into_iter()
-        .flatten()
-        .any(|s| s.auth == AuthMethod::OAuth2);
-    if signs_in_with_oauth && matches!(crate::oauth::stored_grant(&runtime.config), Ok(None)) {
+    if runtime.config.uses_oauth2() && matches!(crate::oauth::stored_grant(&runtime.config), Ok(None)) {
         tracing::error!(
             "no OAuth2 grant for {}: run `plazo auth login` first",
             crate::oauth::account(&runtime.config).unwrap_or("the account")

@@ -217,3 +217,92 @@ fn daemon_needs_servers() {
     let keys: Vec<_> = c.daemon_problems().into_iter().map(|p| p.key).collect();
     assert_eq!(keys, ["imap", "smtp"]);
 }
+
+#[test]
+fn oauth2_presets_and_custom_endpoints() {
+    let servers = "[imap]\nhost = \"imap.example.test\"\nusername = \"ana@example.test\"\nauth = \"oauth2\"\n[smtp]\nhost = \"smtp.example.test\"\nusername = \"ana@example.test\"\nauth = \"oauth2\"\n";
+    let c = common::config_text(&format!(
+        "{MINIMAL}\n{servers}[oauth2]\nprovider = \"microsoft\"\nclient_id = \"app\"\ntenant = \"contoso.example\"\n"
+    ));
+    assert!(c.uses_oauth2());
+    let o = c.oauth2.clone().expect("oauth2");
+    assert_eq!(
+        o.token_url,
+        "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token"
+    );
+    assert!(o.device_url.is_some());
+    assert!(o.scopes.iter().any(|s| s == "offline_access"), "{:?}", o.scopes);
+    assert!(o.client_secret.is_none());
+    assert_eq!(plazo::oauth::account(&c), Some("ana@example.test"));
+
+    let g = common::config_text(&format!(
+        "{MINIMAL}\n{servers}[oauth2]\nprovider = \"google\"\nclient_id = \"app\"\nclient_secret_command = \"pass google\"\n"
+    ))
+    .oauth2
+    .expect("oauth2");
+    assert_eq!(g.scopes, ["https://mail.google.com/"]);
+    assert_eq!(
+        g.client_secret,
+        Some(PasswordSource::Command("pass google".into()))
+    );
+
+    let custom = common::config_text(&format!(
+        "{MINIMAL}\n{servers}[oauth2]\nprovider = \"custom\"\nclient_id = \"app\"\nauthorization_url = \"http://127.0.0.1:9/authorize\"\ntoken_url = \"http://127.0.0.1:9/token\"\nscopes = [\"mail\"]\n"
+    ))
+    .oauth2
+    .expect("oauth2");
+    assert_eq!(custom.device_url, None);
+    assert_eq!(custom.scopes, ["mail"]);
+}
+
+#[test]
+fn oauth2_problems_name_their_keys() {
+    let imap = "[imap]\nhost = \"imap.example.test\"\nusername = \"ana\"\n";
+    // auth = "oauth2" without the section, and with a password key.
+    let p = problems(&format!(
+        "{MINIMAL}\n{imap}auth = \"oauth2\"\npassword_file = \"pw\"\n"
+    ));
+    assert!(p.iter().any(|p| p.ends_with(":imap.auth")), "{p:?}");
+    assert!(p.iter().any(|p| p.ends_with(":imap.password_file")), "{p:?}");
+    let p = problems(&format!("{MINIMAL}\n{imap}auth = \"kerberos\"\n"));
+    assert!(p.iter().any(|p| p.ends_with(":imap.auth")), "{p:?}");
+    // The section's own checks.
+    let cases = [
+        ("provider = \"yahoo\"\nclient_id = \"a\"", "oauth2.provider"),
+        ("provider = \"google\"", "oauth2.client_id"),
+        (
+            "provider = \"google\"\nclient_id = \"a\"\ntenant = \"t\"",
+            "oauth2.tenant",
+        ),
+        (
+            "provider = \"google\"\nclient_id = \"a\"\ntoken_url = \"https://x.example/t\"",
+            "oauth2.token_url",
+        ),
+        (
+            "provider = \"custom\"\nclient_id = \"a\"\ntoken_url = \"https://x.example/t\"\nscopes = [\"s\"]",
+            "oauth2.authorization_url",
+        ),
+        (
+            "provider = \"custom\"\nclient_id = \"a\"\nauthorization_url = \"https://x.example/a\"\ntoken_url = \"http://x.example/t\"\nscopes = [\"s\"]",
+            "oauth2.token_url",
+        ),
+        (
+            "provider = \"custom\"\nclient_id = \"a\"\nauthorization_url = \"https://x.example/a\"\ntoken_url = \"https://x.example/t\"",
+            "oauth2.scopes",
+        ),
+        (
+            "provider = \"google\"\nclient_id = \"a\"\nclient_secret_file = \"s\"\nclient_secret_command = \"c\"",
+            "oauth2.client_secret_command",
+        ),
+        ("provider = \"google\"\nclient_id = \"a\"\nsecret = \"x\"", "oauth2.secret"),
+    ];
+    for (section, key) in cases {
+        let p = problems(&format!(
+            "{MINIMAL}\n{imap}auth = \"oauth2\"\n[oauth2]\n{section}\n"
+        ));
+        assert!(
+            p.iter().any(|p| p.ends_with(&format!(":{key}"))),
+            "{section}: {p:?}"
+        );
+    }
+}

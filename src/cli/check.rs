@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{AuthMethod, Config, ConfigError, Problem};
+use crate::config::{Config, ConfigError, Problem};
 use crate::daemon::{Runtime, check_servers};
 use crate::render::Templates;
 
@@ -111,11 +111,7 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
 /// With OAuth2, says whether a usable grant is stored (no network). False when the servers
 /// could not sign in.
 fn check_grant(config: &Config) -> bool {
-    let uses = [&config.imap, &config.smtp]
-        .into_iter()
-        .flatten()
-        .any(|s| s.auth == AuthMethod::OAuth2);
-    if !uses {
+    if !config.uses_oauth2() {
         return true;
     }
     let account = crate::oauth::account(config).unwrap_or("");

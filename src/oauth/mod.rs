@@ -240,11 +240,7 @@ impl TokenSource {
     /// The token source for `config`, or `None` when no server signs in with OAuth2. Reads the
     /// client secret and opens the state store; makes no request.
     pub fn for_config(config: &Config) -> Result<Option<Arc<TokenSource>>, String> {
-        let uses = [&config.imap, &config.smtp]
-            .into_iter()
-            .flatten()
-            .any(|s| s.auth == AuthMethod::OAuth2);
-        if !uses {
+        if !config.uses_oauth2() {
             return Ok(None);
         }
         let settings = config
