@@ -1096,7 +1096,6 @@ impl Checker<'_, '_> {
     }
 }
 
-
 impl Checker<'_, '_> {
     fn oauth2(&mut self, raw: RawOAuth2, base: &Path) -> Option<OAuth2> {
         let mut ok = true;

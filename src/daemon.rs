@@ -26,8 +26,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock;
 use crate::config::{AuthMethod, Config, Server};
 use crate::imap::{self, ImapError, ImapSession, Woken};
-use crate::oauth::{AuthError, Credential, TokenSource};
 use crate::mail::Inbound;
+use crate::oauth::{AuthError, Credential, TokenSource};
 use crate::pipeline::{self, Action, Ledger, MemoryLedger, Moment};
 use crate::policy::Trigger;
 use crate::render::Templates;
@@ -132,7 +132,9 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         }
     };
     let state = runtime.config.state.path.clone();
-    if runtime.config.uses_oauth2() && matches!(crate::oauth::stored_grant(&runtime.config), Ok(None)) {
+    if runtime.config.uses_oauth2()
+        && matches!(crate::oauth::stored_grant(&runtime.config), Ok(None))
+    {
         tracing::error!(
             "no OAuth2 grant for {}: run `plazo auth login` first",
             crate::oauth::account(&runtime.config).unwrap_or("the account")

@@ -253,20 +253,26 @@ pub async fn connect_oauth(
             })?
         }
     };
+    let signed_in = |session| {
+        tracing::info!(
+            "imap: signed in to {name} as {} with {}",
+            server.username,
+            mechanism.name()
+        );
+        Ok(session)
+    };
     let token = source.token().await?;
     let client = match authenticate(client, server, mechanism, &token).await {
-        Ok(session) => return Ok(session),
+        Ok(session) => return signed_in(session),
         Err((Refusal::Rejected(reason), Some(client))) => {
-            tracing::info!(
-                "imap: {name} refused the access token ({reason}); refreshing it once"
-            );
+            tracing::info!("imap: {name} refused the access token ({reason}); refreshing it once");
             client
         }
         Err((refusal, _)) => return Err(refusal.into_error(&name, server)),
     };
     let token = source.rejected(&token).await?;
     match authenticate(client, server, mechanism, &token).await {
-        Ok(session) => Ok(session),
+        Ok(session) => signed_in(session),
         Err((refusal, _)) => Err(refusal.into_error(&name, server)),
     }
 }

@@ -130,7 +130,12 @@ impl Mailer {
     }
 
     /// The transport for `token`, built once per token.
-    fn transport_for(&self, builder: &Builder, current: &Mutex<Option<(String, Transport)>>, token: &str) -> Transport {
+    fn transport_for(
+        &self,
+        builder: &Builder,
+        current: &Mutex<Option<(String, Transport)>>,
+        token: &str,
+    ) -> Transport {
         let mut current = current.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((t, transport)) = current.as_ref()
             && t == token
@@ -153,13 +158,22 @@ impl Mailer {
         Fut: Future<Output = Result<T, lettre::transport::smtp::Error>>,
     {
         let (source, builder, current) = match self.login.as_ref() {
-            Login::Password(transport) => return op(transport.clone()).await.map_err(|e| self.classify(e)),
-            Login::Token { source, builder, current } => (source, builder, current),
+            Login::Password(transport) => {
+                return op(transport.clone()).await.map_err(|e| self.classify(e));
+            }
+            Login::Token {
+                source,
+                builder,
+                current,
+            } => (source, builder, current),
         };
         let token = source.token().await?;
         match op(self.transport_for(builder, current, &token)).await {
             Err(e) if token_refused(&e) => {
-                tracing::info!("smtp: {} refused the access token ({e}); refreshing it once", self.server);
+                tracing::info!(
+                    "smtp: {} refused the access token ({e}); refreshing it once",
+                    self.server
+                );
             }
             other => return other.map_err(|e| self.classify(e)),
         }
@@ -200,7 +214,10 @@ impl Mailer {
 
     /// Connects, says EHLO, authenticates, and quits: what `plazo check` asks of the server.
     pub async fn check(&self) -> Result<(), String> {
-        match self.with_transport(|t| async move { t.test_connection().await }).await {
+        match self
+            .with_transport(|t| async move { t.test_connection().await })
+            .await
+        {
             Ok(true) => Ok(()),
             Ok(false) => Err(format!(
                 "{}: the server did not accept the connection",

@@ -40,7 +40,8 @@ pub enum StoreError {
 }
 
 /// Migrations, in order; the index + 1 is the schema version (`PRAGMA user_version`).
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE mailbox (
     name        TEXT PRIMARY KEY,
     uidvalidity INTEGER NOT NULL,
@@ -89,7 +90,8 @@ CREATE TABLE ledger (
     outbox_id  INTEGER NOT NULL,
     PRIMARY KEY (sender, trigger)
 ) STRICT;
-"#, r#"
+"#,
+    r#"
 CREATE TABLE oauth_grant (
     account          TEXT PRIMARY KEY,
     token_url        TEXT NOT NULL,
@@ -102,7 +104,8 @@ CREATE TABLE oauth_grant (
     status           TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
     problem          TEXT
 ) STRICT;
-"#];
+"#,
+];
 
 /// An OAuth2 grant: the refresh token of one account, and what became of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -558,7 +561,12 @@ impl Store {
 
     /// The provider refused refresh token `used` (`invalid_grant`): the grant is marked revoked
     /// and the token forgotten, unless a new login replaced it meanwhile (then false).
-    pub fn revoke_grant(&self, account: &str, used: &str, problem: &str) -> Result<bool, StoreError> {
+    pub fn revoke_grant(
+        &self,
+        account: &str,
+        used: &str,
+        problem: &str,
+    ) -> Result<bool, StoreError> {
         let n = self.conn.execute(
             "UPDATE oauth_grant
              SET refresh_token = NULL, status = 'revoked', problem = ?3, access_expires = NULL

@@ -231,7 +231,11 @@ fn oauth2_presets_and_custom_endpoints() {
         "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token"
     );
     assert!(o.device_url.is_some());
-    assert!(o.scopes.iter().any(|s| s == "offline_access"), "{:?}", o.scopes);
+    assert!(
+        o.scopes.iter().any(|s| s == "offline_access"),
+        "{:?}",
+        o.scopes
+    );
     assert!(o.client_secret.is_none());
     assert_eq!(plazo::oauth::account(&c), Some("ana@example.test"));
 
@@ -263,7 +267,10 @@ fn oauth2_problems_name_their_keys() {
         "{MINIMAL}\n{imap}auth = \"oauth2\"\npassword_file = \"pw\"\n"
     ));
     assert!(p.iter().any(|p| p.ends_with(":imap.auth")), "{p:?}");
-    assert!(p.iter().any(|p| p.ends_with(":imap.password_file")), "{p:?}");
+    assert!(
+        p.iter().any(|p| p.ends_with(":imap.password_file")),
+        "{p:?}"
+    );
     let p = problems(&format!("{MINIMAL}\n{imap}auth = \"kerberos\"\n"));
     assert!(p.iter().any(|p| p.ends_with(":imap.auth")), "{p:?}");
     // The section's own checks.
@@ -294,7 +301,10 @@ fn oauth2_problems_name_their_keys() {
             "provider = \"google\"\nclient_id = \"a\"\nclient_secret_file = \"s\"\nclient_secret_command = \"c\"",
             "oauth2.client_secret_command",
         ),
-        ("provider = \"google\"\nclient_id = \"a\"\nsecret = \"x\"", "oauth2.secret"),
+        (
+            "provider = \"google\"\nclient_id = \"a\"\nsecret = \"x\"",
+            "oauth2.secret",
+        ),
     ];
     for (section, key) in cases {
         let p = problems(&format!(

@@ -103,9 +103,7 @@ pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
 }
 
 fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%Y-%m-%d %H:%M %Z")
-        .to_string()
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
 }
 
 /// `plazo auth status`: exit 0 when the account is authorized, 1 when it is not.
@@ -136,7 +134,9 @@ fn status(config: &Config, account: &str) -> anyhow::Result<ExitCode> {
         0
     };
     let Some(grant) = grant else {
-        println!("authorized: no: run `plazo auth login` (or `plazo auth login --device` on a machine without a browser)");
+        println!(
+            "authorized: no: run `plazo auth login` (or `plazo auth login --device` on a machine without a browser)"
+        );
         return Ok(ExitCode::from(1));
     };
     if grant.token_url != settings.token_url || grant.client_id != settings.client_id {

@@ -32,9 +32,7 @@ pub enum LoginError {
     #[error("sign-in not completed within {0:?}")]
     Timeout(Duration),
     /// The provider gave no refresh token.
-    #[error(
-        "the provider gave no refresh token, so plazo could not renew access: {0}"
-    )]
+    #[error("the provider gave no refresh token, so plazo could not renew access: {0}")]
     NoRefreshToken(String),
     /// A setting is missing or wrong.
     #[error("{0}")]
@@ -61,10 +59,7 @@ pub struct Authorized {
     pub access_expires: chrono::DateTime<chrono::Utc>,
 }
 
-fn client_for(
-    config: &OAuth2,
-    redirect: Option<String>,
-) -> Result<super::OAuthClient, LoginError> {
+fn client_for(config: &OAuth2, redirect: Option<String>) -> Result<super::OAuthClient, LoginError> {
     let secret = config
         .client_secret()
         .map_err(|e| LoginError::Config(format!("oauth2: {e}")))?;
@@ -72,7 +67,11 @@ fn client_for(
 }
 
 fn scopes(config: &OAuth2) -> Vec<Scope> {
-    config.scopes.iter().map(|s| Scope::new(s.clone())).collect()
+    config
+        .scopes
+        .iter()
+        .map(|s| Scope::new(s.clone()))
+        .collect()
 }
 
 /// The authorization-code flow with PKCE and a loopback redirect. `say` receives the lines to
@@ -123,15 +122,18 @@ pub async fn loopback(
 async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<String, LoginError> {
     loop {
         let (mut stream, peer) = listener.accept().await?;
-        let target =
-            match tokio::time::timeout(Duration::from_secs(10), request_target(&mut stream)).await
-            {
-                Ok(Ok(Some(t))) => t,
-                _ => {
-                    let _ = respond(&mut stream, 400, "Bad request.").await;
-                    continue;
-                }
-            };
+        let target = match tokio::time::timeout(
+            Duration::from_secs(10),
+            request_target(&mut stream),
+        )
+        .await
+        {
+            Ok(Ok(Some(t))) => t,
+            _ => {
+                let _ = respond(&mut stream, 400, "Bad request.").await;
+                continue;
+            }
+        };
         let Ok(url) = url::Url::parse(&format!("http://127.0.0.1{target}")) else {
             let _ = respond(&mut stream, 400, "Bad request.").await;
             continue;

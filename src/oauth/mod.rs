@@ -120,8 +120,13 @@ impl AuthError {
 }
 
 /// The oauth2 client type plazo uses: every endpoint but introspection and revocation optional.
-pub type OAuthClient =
-    BasicClient<EndpointMaybeSet, EndpointMaybeSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet>;
+pub type OAuthClient = BasicClient<
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+>;
 
 /// How long one request to the provider may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);

@@ -14,8 +14,8 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use plazo::config::{AuthMethod, PasswordSource, Security, Server};
-use plazo::oauth::Credential;
 use plazo::imap;
+use plazo::oauth::Credential;
 
 use super::root;
 
@@ -421,6 +421,11 @@ path = "state.sqlite3"
 
     /// Starts plazo with `args`, logging to the log file (appending).
     pub fn spawn(&mut self, args: &[&str]) {
+        self.spawn_env(args, &[]);
+    }
+
+    /// Starts plazo with `args` and more environment (`PLAZO_LOG=trace`, say).
+    pub fn spawn_env(&mut self, args: &[&str], env: &[(&str, &str)]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -432,6 +437,7 @@ path = "state.sqlite3"
             .arg(self.config())
             .current_dir(self.dir.path())
             .env("PLAZO_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
