@@ -10,7 +10,7 @@ Listens on 127.0.0.1 only. Endpoints (JSON answers, Cache-Control: no-store):
   POST /introspect      RFC 7662, used by Dovecot's oauth2 passdb and by the SMTP server
   GET  /health          readiness ({"ok": true}; changes nothing)
   POST /control/NAME    test controls: reset, settings, seed, expire, revoke, approve, deny,
-                        counts (also GET), grants (also GET)
+                        counts, grants (counts, grants and settings also answer GET)
 
 Everything (grants, tokens, codes, device requests, settings, counters) is kept in the state file,
 rewritten atomically after every change, so a restart keeps every grant. Tokens are stored as
@@ -634,7 +634,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.log_request_line(200, logged)
             self.send(200, text, "text/plain; charset=utf-8")
             return
-        if path in ("/control/counts", "/control/grants"):
+        if path in ("/control/counts", "/control/grants", "/control/settings"):
             self.control(path[len("/control/"):], {})
             return
         self.log_request_line(404, logged)
@@ -696,7 +696,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             with app.store.lock:
                 answer = app.control(name, data)
-                if name not in ("counts", "grants"):
+                if name not in ("counts", "grants") and not (name == "settings" and not data):
                     app.store.save()
         except OAuthError as e:
             self.log_request_line(e.status, json.dumps(redact_json(data)), e.error + (
