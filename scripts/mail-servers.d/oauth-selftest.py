@@ -37,7 +37,7 @@ SECRETS = []  # every token, code and verifier seen: none may appear in a log
 
 
 def check(ok, what, detail=""):
-    print("%s - %s%s" % ("ok" if ok else "FAIL", what, (": %s" % detail) if detail and not ok
+    print("%s - %s%s" % ("ok" if ok else "FAIL", what, (": %s" % (detail,)) if detail and not ok
                          else ""), flush=True)
     if not ok:
         FAILED.append(what)
