@@ -150,6 +150,29 @@ def imap_oauth(env, mech, user, token):
             conn.shutdown()
 
 
+def imap_sasl_ir(env, mech, user, token):
+    """AUTHENTICATE with the initial response on the command line (SASL-IR), raw socket, one
+    write per line. -> (tagged answer, seconds from the command to the tagged answer)."""
+    port = int(env["IMAP_PORT"])
+    blob = xoauth2(user, token) if mech == "XOAUTH2" else oauthbearer(user, token, port)
+    with socket.create_connection((HOST, port), timeout=10) as s:
+        f = s.makefile("rb")
+        f.readline()
+        t0 = time.monotonic()
+        s.sendall(b"a AUTHENTICATE " + mech.encode() + b" " + base64.b64encode(blob) + b"\r\n")
+        while True:
+            line = f.readline()
+            if not line:
+                return "(connection closed)", time.monotonic() - t0
+            if line.startswith(b"+"):
+                s.sendall(b"\r\n")  # answer an error challenge with an empty response
+            elif line.startswith(b"a "):
+                break
+        elapsed = time.monotonic() - t0
+        s.sendall(b"b LOGOUT\r\n")
+    return line.decode().strip(), elapsed
+
+
 def imap_login(env, user, password):
     conn = imaplib.IMAP4(HOST, int(env["IMAP_PORT"]), timeout=10)
     try:
@@ -686,8 +709,17 @@ def main():
     ok, text, _ = imap_oauth(env, "XOAUTH2", ANA, at)
     good = time.monotonic() - t0
     check(ok and max(times) + good < 1.0,
-          "IMAP: 4 bad-token logins (%s s) then a good one (%.3f s): no penalty" % (
+          "IMAP (imaplib): 4 bad-token logins (%s s) then a good one (%.3f s): no penalty" % (
               ", ".join("%.3f" % t for t in times), good), text)
+    answers = [imap_sasl_ir(env, mech, ANA, tok) for mech, tok in (
+        ("XOAUTH2", bad), ("OAUTHBEARER", bad), ("XOAUTH2", bad), ("OAUTHBEARER", bad),
+        ("XOAUTH2", at), ("OAUTHBEARER", at))]
+    check([a.split(" ", 2)[1] + (" " + a.split(" ", 3)[2] if " NO " in a else "")
+           for a, _ in answers] == ["NO [AUTHENTICATIONFAILED]"] * 4 + ["OK"] * 2 and
+          sum(t for _, t in answers) < 1.0,
+          "IMAP (SASL-IR, raw socket): 4 bad tokens (%s s) then 2 good (%s s)" % (
+              ", ".join("%.3f" % t for _, t in answers[:4]),
+              ", ".join("%.3f" % t for _, t in answers[4:])), answers)
     t0 = time.monotonic()
     code1, _, _ = smtp_try(env, "smtps", ctx, "XOAUTH2", ANA, bad)
     code2, _, _ = smtp_try(env, "smtps", ctx, "XOAUTH2", ANA, at)
