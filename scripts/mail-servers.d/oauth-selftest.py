@@ -306,8 +306,8 @@ def main():
           "refresh with client_id/client_secret form fields gives a new access token", status)
     status, body = oa.refresh(rt, auth="form", client=("plazo-test", "wrong"))
     want["token_requests"] += 1
-    check(status == 401 and body.get("error") == "invalid_client", "wrong secret: 401 invalid_client",
-          (status, body))
+    check(status == 401 and body.get("error") == "invalid_client",
+          "wrong secret: 401 invalid_client", (status, body))
     status, body = oa.form("/token", {"grant_type": "refresh_token", "refresh_token": rt,
                                       "client_id": "plazo-test"})[::2]
     want["token_requests"] += 1
@@ -436,8 +436,9 @@ def main():
         ok, text, ch = imap_oauth(env, mech, ANA, at)
         token_auths(1, False)
         check(not ok and "[AUTHENTICATIONFAILED]" in text,
-              "IMAP %s with the expired token: NO [AUTHENTICATIONFAILED] (%.2f s; error challenge %s)"
-              % (mech, time.monotonic() - t0, ch[0] if ch else None), text)
+              "IMAP %s with the expired token: NO [AUTHENTICATIONFAILED] "
+              "(%.2f s; error challenge %s)" % (mech, time.monotonic() - t0,
+                                                ch[0] if ch else None), text)
     for kind in ("submission", "smtps"):
         for mech in ("XOAUTH2", "OAUTHBEARER"):
             code, text, ch = smtp_try(env, kind, ctx, mech, ANA, at)
@@ -518,8 +519,8 @@ def main():
                         auth=auth, client=client)
 
     status, body = exchange(code, pkce()[0])
-    check(status == 400 and body.get("error") == "invalid_grant", "wrong code_verifier: invalid_grant",
-          body)
+    check(status == 400 and body.get("error") == "invalid_grant",
+          "wrong code_verifier: invalid_grant", body)
     status, body = exchange(code, verifier, redirect_uri="http://127.0.0.1:45679/callback")
     check(status == 400 and body.get("error") == "invalid_grant",
           "different redirect_uri: invalid_grant", body)

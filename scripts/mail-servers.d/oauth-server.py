@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""OAuth2 authorization server for plazo's tests, started by scripts/mail-servers (standard library).
+"""OAuth2 authorization server for plazo's tests, started by scripts/mail-servers (stdlib only).
 
 Listens on 127.0.0.1 only. Endpoints (JSON answers, Cache-Control: no-store):
 
@@ -648,7 +648,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path.partition("?")[0]
         try:
             body = self.read_body()
-        except (OAuthError, ValueError) as e:
+        except (OAuthError, ValueError):
             self.log_request_line(400, "", "unreadable body")
             self.close_connection = True
             self.send(400, {"error": "invalid_request"})
