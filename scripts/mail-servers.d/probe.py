@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Helpers for scripts/mail-servers (standard library only).
 
-  probe.py wait --imap PORT --user U --password P [--smtp P1,P2,P3 --ca CERT] [--pid PID]...
-      Poll until an IMAP LOGIN succeeds and each SMTP port answers EHLO (the second one is
-      opened in plain text, the third with implicit TLS), or until --timeout; exit 1 then,
-      or as soon as one of the --pid processes is gone.
+  probe.py wait [--imap PORT --user U --password P] [--smtp P1,P2,P3 --ca CERT] [--oauth PORT]
+                [--pid PID]...
+      Poll until an IMAP LOGIN succeeds, each SMTP port answers EHLO (the second one is
+      opened in plain text, the third with implicit TLS) and the OAuth server answers
+      GET /health, or until --timeout; exit 1 then, or as soon as one of the --pid processes
+      is gone.
   probe.py deliver --port P --from ADDR --to ADDR[,ADDR] FILE
       Send FILE (an .eml) through the plain SMTP port (no TLS, no AUTH).
 """
 
 import argparse
+import http.client
 import imaplib
 import os
 import smtplib
@@ -67,6 +70,19 @@ def smtp_ok(port, tls_ctx=None):
             conn.close()
 
 
+def oauth_ok(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/health")
+        resp = conn.getresponse()
+        body = resp.read()
+        return resp.status == 200 and b'"ok": true' in body, "GET /health: %d" % resp.status
+    except (OSError, http.client.HTTPException) as e:
+        return False, "port %d: %s" % (port, e)
+    finally:
+        conn.close()
+
+
 def cmd_wait(a):
     deadline = time.monotonic() + a.timeout
     tls_ctx = None
@@ -74,6 +90,7 @@ def cmd_wait(a):
     if smtp_ports:
         tls_ctx = ssl.create_default_context(cafile=a.ca)
     imap_done = a.imap is None
+    oauth_done = a.oauth is None
     smtp_done = set()
     why = ""
     while True:
@@ -91,7 +108,10 @@ def cmd_wait(a):
                         smtp_done.add(port)
                     else:
                         break
-        if imap_done and len(smtp_done) == len(smtp_ports):
+        if not oauth_done:
+            oauth_done, why_oauth = oauth_ok(a.oauth)
+            why = why if oauth_done else why_oauth
+        if imap_done and oauth_done and len(smtp_done) == len(smtp_ports):
             return 0
         if time.monotonic() > deadline:
             print("not ready after %.0f s: %s" % (a.timeout, why), file=sys.stderr)
@@ -135,6 +155,7 @@ def main():
     w.add_argument("--password", default="")
     w.add_argument("--smtp", default="")
     w.add_argument("--ca")
+    w.add_argument("--oauth", type=int)
     w.add_argument("--pid", type=int, action="append", default=[])
     w.add_argument("--timeout", type=float, default=10)
     d = sub.add_parser("deliver")
