@@ -618,3 +618,21 @@ pub async fn idle(
     let session = step(handle.done()).await?;
     Ok((session, woken))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Mechanism;
+
+    #[test]
+    fn mechanism_follows_the_capabilities() {
+        assert_eq!(
+            Mechanism::choose(["PLAIN", "OAUTHBEARER", "xoauth2"]),
+            Some(Mechanism::Xoauth2)
+        );
+        assert_eq!(
+            Mechanism::choose(["PLAIN", "OAUTHBEARER"]),
+            Some(Mechanism::OAuthBearer)
+        );
+        assert_eq!(Mechanism::choose(["PLAIN", "LOGIN"]), None);
+    }
+}

@@ -47,16 +47,25 @@ pub enum Command {
     Auth(auth::Args),
 }
 
+/// The log filter: `$PLAZO_LOG` (default `info`), except that the crates which log raw protocol
+/// bytes at trace level (async-imap: every IMAP command, LOGIN passwords and AUTHENTICATE tokens
+/// included; rustls: TLS records) never go below debug, so no secret reaches a log at any level.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLAZO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    ["async_imap=debug", "rustls=debug"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d))
+}
+
 /// Parses the command line, runs the subcommand and turns its outcome into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PLAZO_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .init();
     let config_path = cli.config.unwrap_or_else(config::default_path);
     let result = match cli.command {
