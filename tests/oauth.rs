@@ -182,6 +182,12 @@ async fn happy_path_one_refresh_for_imap_and_smtp_and_no_secret_in_logs() {
         "one refresh served IMAP and SMTP:\n{}",
         ana.log()
     );
+    // `plazo check` signs in to both servers with the grant (a token source of its own).
+    let (code, checked) = ana.run_to_end(&["check"]);
+    assert_eq!(code, Some(0), "{checked}\n{}", ana.log());
+    assert!(checked.contains("authorized"), "{checked}");
+    assert!(checked.contains("imap: ok"), "{checked}");
+    assert!(checked.contains("smtp: ok"), "{checked}");
     let (code, out) = auth_status(&ana);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("authorized: yes"), "{out}");
@@ -480,6 +486,17 @@ async fn device_flow_honours_slow_down_and_a_denial() {
     let (code, out) = auth_status(&ana);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("run `plazo auth login`"), "{out}");
+    // Never signed in: the daemon does not start, and says why.
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(78));
+    assert!(
+        ana.log().contains("run `plazo auth login` first"),
+        "{}",
+        ana.log()
+    );
+    let (code, out) = ana.run_to_end(&["check", "--offline"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("not authorized yet"), "{out}");
     let polls = provider.counts().await["device_polls"]
         .as_u64()
         .unwrap_or(0);
