@@ -6,7 +6,7 @@
 //! are read per user, and every test has its own users.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use plazo::config::Config;
@@ -192,8 +192,7 @@ async fn happy_path_one_refresh_for_imap_and_smtp_and_no_secret_in_logs() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("authorized: yes"), "{out}");
     assert!(out.contains(&ana.address), "{out}");
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(10)), Some(0));
+    stop(&mut ana);
 
     // Nothing secret in the trace-level log nor in what `auth status` printed.
     let log = ana.log();
@@ -329,10 +328,32 @@ async fn smtp_refused_token_is_refreshed_once_in_both_failure_styles() {
             "{style}: the refusal was seen:\n{}",
             ana.log()
         );
-        ana.signal("TERM");
-        assert_eq!(ana.wait_exit(Duration::from_secs(10)), Some(0));
+        stop(&mut ana);
     }
     provider.smtp_style("direct");
+}
+
+/// SIGTERM, and a clean exit.
+fn stop(ana: &mut Daemon) {
+    ana.signal("TERM");
+    assert_eq!(ana.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+/// Starts `plazo auth login` with `args`; returns it and its standard output.
+fn spawn_login(ana: &Daemon, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plazo"))
+        .args(["auth", "login", "--timeout", "60s"])
+        .args(args)
+        .arg("--config")
+        .arg(ana.config())
+        .current_dir(ana.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn plazo auth login");
+    let out = BufReader::new(child.stdout.take().expect("stdout"));
+    (child, out)
 }
 
 /// Runs `plazo auth login --device`, approves (or denies) the code it prints as the person
@@ -342,16 +363,7 @@ async fn device_login(
     ana: &Daemon,
     approve: bool,
 ) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plazo"))
-        .args(["auth", "login", "--device", "--timeout", "60s", "--config"])
-        .arg(ana.config())
-        .current_dir(ana.dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut child, mut out) = spawn_login(ana, &["--device"]);
     let mut printed = String::new();
     let code = loop {
         let mut line = String::new();
@@ -439,8 +451,7 @@ async fn revoked_grant_pauses_keeps_the_reply_and_resumes_after_login_and_sighup
     // And nothing twice.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(s.messages(&client, &client_pw, "INBOX").await.len(), 1);
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(10)), Some(0));
+    stop(&mut ana);
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -467,8 +478,7 @@ async fn a_rotated_refresh_token_is_stored_and_a_restart_still_works() {
         first, second,
         "the rotated token replaced the first at once"
     );
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(10)), Some(0));
+    stop(&mut ana);
     ana.start();
     exchange(s, &ana, "Tras reiniciar").await;
     assert_ne!(stored(&ana), second);
@@ -528,15 +538,7 @@ async fn loopback_flow_refuses_a_wrong_state_then_completes() {
     let provider = Provider::of(s);
     provider.settings(json!({})).await;
     let ana = oauth_daemon(s, "oh", Setup::default());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plazo"))
-        .args(["auth", "login", "--timeout", "60s", "--config"])
-        .arg(ana.config())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let (mut child, mut out) = spawn_login(&ana, &[]);
     let url = loop {
         let mut line = String::new();
         assert!(out.read_line(&mut line).expect("read") > 0, "no URL");
@@ -609,6 +611,5 @@ async fn authorization_server_down_backs_off_keeps_the_grant_and_recovers() {
     provider.settings(json!({})).await;
     ana.wait_log("imap: watching", Duration::from_secs(90));
     exchange(s, &ana, "Tras la caída del proveedor").await;
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(10)), Some(0));
+    stop(&mut ana);
 }
