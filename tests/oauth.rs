@@ -575,6 +575,15 @@ async fn loopback_flow_refuses_a_wrong_state_then_completes() {
     let (code, out) = auth_status(&ana);
     assert_eq!(code, Some(0), "{out}");
     assert!(long_tokens(&printed).is_empty(), "{printed}");
+    // The refresh token's file is the owner's alone.
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(ana.state())
+            .expect("state")
+            .permissions()
+            .mode()
+    };
+    assert_eq!(mode & 0o077, 0, "state store mode {mode:o}");
 }
 
 #[tokio::test(flavor = "current_thread")]
