@@ -1058,19 +1058,18 @@ impl Checker<'_, '_> {
             }
         }
         let env = format!("PLAZO_{}_PASSWORD", name.to_uppercase());
-        let password = match (raw.password_file.trim(), raw.password_command.trim()) {
-            ("", "") => PasswordSource::Env(env),
-            (file, "") => PasswordSource::File(base.join(file)),
-            ("", command) => PasswordSource::Command(command.to_string()),
-            _ => {
-                ok = false;
-                self.report(
-                    &key(&[name, "password_command"]),
-                    "give password_file or password_command, not both",
-                );
-                PasswordSource::Env(env)
-            }
-        };
+        let password = self
+            .secret_source(
+                name,
+                "password",
+                &raw.password_file,
+                &raw.password_command,
+                base,
+            )
+            .inspect_err(|()| ok = false)
+            .ok()
+            .flatten()
+            .unwrap_or(PasswordSource::Env(env));
         let poll_interval = if raw.poll_interval.is_empty() {
             Some(Duration::seconds(60))
         } else {
@@ -1124,52 +1123,24 @@ impl Checker<'_, '_> {
                 "only provider = \"microsoft\" has a tenant",
             );
         }
-        let given = [
-            ("authorization_url", raw.authorization_url.trim()),
-            ("token_url", raw.token_url.trim()),
-            ("device_url", raw.device_url.trim()),
-        ];
-        let mut urls: Vec<Option<String>> = Vec::new();
-        for (k, value) in given {
-            let url = match (&preset, value) {
-                (Some(_), "") => None,
-                (Some(_), _) => {
-                    ok = false;
-                    self.report(
-                        &key(&["oauth2", k]),
-                        format!("provider \"{name}\" sets it: use provider = \"custom\" to give endpoints"),
-                    );
-                    None
-                }
-                (None, "") => {
-                    if name == "custom" && k != "device_url" {
-                        ok = false;
-                        self.report(
-                            &key(&["oauth2", k]),
-                            "missing: provider = \"custom\" needs it",
-                        );
-                    }
-                    None
-                }
-                (None, url) => match check_endpoint(url) {
-                    Ok(()) => Some(url.to_string()),
-                    Err(e) => {
-                        ok = false;
-                        self.report(&key(&["oauth2", k]), e);
-                        None
-                    }
-                },
-            };
-            urls.push(url);
-        }
         let tenant = Some(raw.tenant.trim())
             .filter(|t| !t.is_empty())
             .unwrap_or("common");
-        let endpoint = |i: usize, from: Option<&str>| {
-            urls[i]
-                .clone()
-                .or_else(|| from.map(|u| u.replace("{tenant}", tenant)))
-        };
+        let endpoints = [
+            (
+                "authorization_url",
+                &raw.authorization_url,
+                preset.map(|p| p.authorization_url),
+            ),
+            ("token_url", &raw.token_url, preset.map(|p| p.token_url)),
+            ("device_url", &raw.device_url, preset.map(|p| p.device_url)),
+        ]
+        .map(|(k, given, preset_url)| {
+            let url = self.endpoint(k, given.trim(), preset_url, name, tenant);
+            ok &= url.is_ok();
+            url.ok().flatten()
+        });
+        let [authorization_url, token_url, device_url] = endpoints;
         let scopes = match (raw.scopes, &preset) {
             (Some(s), _) if s.iter().any(|s| s.trim().is_empty()) => {
                 ok = false;
@@ -1187,25 +1158,17 @@ impl Checker<'_, '_> {
                 Vec::new()
             }
         };
-        let client_secret = match (
-            raw.client_secret_file.trim(),
-            raw.client_secret_command.trim(),
-        ) {
-            ("", "") => None,
-            (file, "") => Some(PasswordSource::File(base.join(file))),
-            ("", command) => Some(PasswordSource::Command(command.to_string())),
-            _ => {
-                ok = false;
-                self.report(
-                    &key(&["oauth2", "client_secret_command"]),
-                    "give client_secret_file or client_secret_command, not both",
-                );
-                None
-            }
-        };
-        let authorization_url = endpoint(0, preset.as_ref().map(|p| p.authorization_url));
-        let token_url = endpoint(1, preset.as_ref().map(|p| p.token_url));
-        let device_url = endpoint(2, preset.as_ref().map(|p| p.device_url));
+        let client_secret = self
+            .secret_source(
+                "oauth2",
+                "client_secret",
+                &raw.client_secret_file,
+                &raw.client_secret_command,
+                base,
+            )
+            .inspect_err(|()| ok = false)
+            .ok()
+            .flatten();
         if !ok {
             return None;
         }
@@ -1219,6 +1182,61 @@ impl Checker<'_, '_> {
             scopes,
             redirect_port: raw.redirect_port,
         })
+    }
+}
+
+impl Checker<'_, '_> {
+    /// `<what>_file` or `<what>_command` of `[section]` (at most one; `None` when neither is
+    /// given). `Err` when both are, reported.
+    fn secret_source(
+        &mut self,
+        section: &str,
+        what: &str,
+        file: &str,
+        command: &str,
+        base: &Path,
+    ) -> Result<Option<PasswordSource>, ()> {
+        match (file.trim(), command.trim()) {
+            ("", "") => Ok(None),
+            (file, "") => Ok(Some(PasswordSource::File(base.join(file)))),
+            ("", command) => Ok(Some(PasswordSource::Command(command.to_string()))),
+            _ => {
+                self.report(
+                    &key(&[section, &format!("{what}_command")]),
+                    format!("give {what}_file or {what}_command, not both"),
+                );
+                Err(())
+            }
+        }
+    }
+
+    /// One `[oauth2]` endpoint: the preset's (with `{tenant}` filled in), or, for
+    /// `provider = "custom"`, the URL given (required except `device_url`). `Err` when a
+    /// problem was reported.
+    fn endpoint(
+        &mut self,
+        k: &str,
+        given: &str,
+        preset: Option<&str>,
+        provider: &str,
+        tenant: &str,
+    ) -> Result<Option<String>, ()> {
+        let problem = match (preset, given) {
+            (Some(url), "") => return Ok(Some(url.replace("{tenant}", tenant))),
+            (Some(_), _) => format!(
+                "provider \"{provider}\" sets it: use provider = \"custom\" to give endpoints"
+            ),
+            (None, "") if provider == "custom" && k != "device_url" => {
+                "missing: provider = \"custom\" needs it".to_string()
+            }
+            (None, "") => return Ok(None),
+            (None, url) => match check_endpoint(url) {
+                Ok(()) => return Ok(Some(url.to_string())),
+                Err(e) => e,
+            },
+        };
+        self.report(&key(&["oauth2", k]), problem);
+        Err(())
     }
 }
 

@@ -27,7 +27,7 @@ use crate::clock;
 use crate::config::{AuthMethod, Config, Server};
 use crate::imap::{self, ImapError, ImapSession, Woken};
 use crate::mail::Inbound;
-use crate::oauth::{AuthError, Credential, TokenSource};
+use crate::oauth::{AuthError, Credential, Standing, TokenSource};
 use crate::pipeline::{self, Action, Ledger, MemoryLedger, Moment};
 use crate::policy::Trigger;
 use crate::render::Templates;
@@ -133,7 +133,10 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
     };
     let state = runtime.config.state.path.clone();
     if runtime.config.uses_oauth2()
-        && matches!(crate::oauth::stored_grant(&runtime.config), Ok(None))
+        && matches!(
+            Standing::of_config(&runtime.config),
+            Ok(Standing::NotAuthorized)
+        )
     {
         tracing::error!(
             "no OAuth2 grant for {}: run `plazo auth login` first",
@@ -697,9 +700,9 @@ impl Sender {
             if tokio::time::Instant::now() >= filing_due {
                 match self.file_sent().await {
                     Ok(()) => filing.reset(),
-                    Err(e) if pausing(&e).is_some() => {
+                    Err(ref e) if let Some(why) = pausing(e) => {
                         self.filer = None;
-                        self.paused = pausing(&e).cloned();
+                        self.paused = Some(why.clone());
                         continue;
                     }
                     Err(e) => {

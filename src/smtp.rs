@@ -47,13 +47,36 @@ impl From<AuthError> for SendError {
 enum Login {
     /// A password: one transport for good.
     Password(Transport),
-    /// OAuth2: a transport per access token (pooled connections stay logged in with the token
-    /// they started with; new ones need the current token).
-    Token {
-        source: Arc<TokenSource>,
-        builder: Box<Builder>,
-        current: Mutex<Option<(String, Transport)>>,
-    },
+    /// OAuth2.
+    Token(Box<TokenLogin>),
+}
+
+/// OAuth2 logins: a transport per access token (pooled connections stay logged in with the
+/// token they started with; new ones need the current token).
+struct TokenLogin {
+    source: Arc<TokenSource>,
+    user: String,
+    builder: Builder,
+    current: Mutex<Option<(String, Transport)>>,
+}
+
+impl TokenLogin {
+    /// The transport for `token`, built once per token.
+    fn transport(&self, token: &str) -> Transport {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((t, transport)) = current.as_ref()
+            && t == token
+        {
+            return transport.clone();
+        }
+        let transport = self
+            .builder
+            .clone()
+            .credentials(Credentials::new(self.user.clone(), token.to_string()))
+            .build();
+        *current = Some((token.to_string(), transport.clone()));
+        transport
+    }
 }
 
 /// A pooled SMTP transport.
@@ -61,7 +84,6 @@ enum Login {
 pub struct Mailer {
     login: Arc<Login>,
     server: String,
-    user: String,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -116,38 +138,17 @@ impl Mailer {
                     ))
                     .build(),
             ),
-            Credential::Token(source) => Login::Token {
+            Credential::Token(source) => Login::Token(Box::new(TokenLogin {
                 source: source.clone(),
-                builder: Box::new(builder.authentication(vec![Mechanism::Xoauth2])),
+                user: server.username.clone(),
+                builder: builder.authentication(vec![Mechanism::Xoauth2]),
                 current: Mutex::new(None),
-            },
+            })),
         };
         Ok(Mailer {
             login: Arc::new(login),
             server: format!("{}:{}", server.host, server.port),
-            user: server.username.clone(),
         })
-    }
-
-    /// The transport for `token`, built once per token.
-    fn transport_for(
-        &self,
-        builder: &Builder,
-        current: &Mutex<Option<(String, Transport)>>,
-        token: &str,
-    ) -> Transport {
-        let mut current = current.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((t, transport)) = current.as_ref()
-            && t == token
-        {
-            return transport.clone();
-        }
-        let transport = builder
-            .clone()
-            .credentials(Credentials::new(self.user.clone(), token.to_string()))
-            .build();
-        *current = Some((token.to_string(), transport.clone()));
-        transport
     }
 
     /// Runs `op` on the right transport. With OAuth2, a refused token is refreshed once and `op`
@@ -157,18 +158,14 @@ impl Mailer {
         F: Fn(Transport) -> Fut,
         Fut: Future<Output = Result<T, lettre::transport::smtp::Error>>,
     {
-        let (source, builder, current) = match self.login.as_ref() {
+        let login = match self.login.as_ref() {
             Login::Password(transport) => {
                 return op(transport.clone()).await.map_err(|e| self.classify(e));
             }
-            Login::Token {
-                source,
-                builder,
-                current,
-            } => (source, builder, current),
+            Login::Token(login) => login,
         };
-        let token = source.token().await?;
-        match op(self.transport_for(builder, current, &token)).await {
+        let token = login.source.token().await?;
+        match op(login.transport(&token)).await {
             Err(e) if token_refused(&e) => {
                 tracing::info!(
                     "smtp: {} refused the access token ({e}); refreshing it once",
@@ -177,8 +174,8 @@ impl Mailer {
             }
             other => return other.map_err(|e| self.classify(e)),
         }
-        let token = source.rejected(&token).await?;
-        match op(self.transport_for(builder, current, &token)).await {
+        let token = login.source.rejected(&token).await?;
+        match op(login.transport(&token)).await {
             // A fresh token refused too: the account or its scopes are wrong, or the server is
             // confused. The reply waits and is tried again later.
             Err(e) if token_refused(&e) => Err(SendError::Transient(format!(

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::config::{AuthMethod, Config};
-use crate::oauth::{self, login};
+use crate::oauth::{self, Standing, login};
 use crate::store::Store;
 
 use super::EXIT_CONFIG;
@@ -127,36 +127,36 @@ fn status(config: &Config, account: &str) -> anyhow::Result<ExitCode> {
     } else {
         println!("used by: {}", users.join(", "));
     }
-    let grant = oauth::stored_grant(config).map_err(anyhow::Error::msg)?;
-    let queued = if config.state.path.exists() {
-        Store::open(&config.state.path)?.queued()?
-    } else {
-        0
+    let standing = Standing::of_config(config).map_err(anyhow::Error::msg)?;
+    let grant = match standing {
+        Standing::Active { grant, .. } => grant,
+        Standing::NotAuthorized => {
+            println!(
+                "authorized: no: run `plazo auth login` (or `plazo auth login --device` on a machine without a browser)"
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Standing::OtherClient {
+            client_id,
+            token_url,
+        } => {
+            println!(
+                "authorized: no: the stored grant is for client {client_id} at {token_url}, not the configured one: run `plazo auth login`"
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Standing::Revoked(why) => {
+            let queued = Store::open(&config.state.path)?.queued()?;
+            println!(
+                "authorized: NO: the provider refused the grant ({why}); sending and watching are paused"
+            );
+            println!(
+                "to resume: run `plazo auth login`, then reload plazo (systemctl reload plazo, or kill -HUP its pid); {queued} queued repl{} will then be sent",
+                if queued == 1 { "y" } else { "ies" }
+            );
+            return Ok(ExitCode::from(1));
+        }
     };
-    let Some(grant) = grant else {
-        println!(
-            "authorized: no: run `plazo auth login` (or `plazo auth login --device` on a machine without a browser)"
-        );
-        return Ok(ExitCode::from(1));
-    };
-    if grant.token_url != settings.token_url || grant.client_id != settings.client_id {
-        println!(
-            "authorized: no: the stored grant is for client {} at {}, not the configured one: run `plazo auth login`",
-            grant.client_id, grant.token_url
-        );
-        return Ok(ExitCode::from(1));
-    }
-    if !grant.active || grant.refresh_token.is_none() {
-        println!(
-            "authorized: NO: the provider refused the grant ({}); sending and watching are paused",
-            grant.problem.as_deref().unwrap_or("no refresh token")
-        );
-        println!(
-            "to resume: run `plazo auth login`, then reload plazo (systemctl reload plazo, or kill -HUP its pid); {queued} queued repl{} will then be sent",
-            if queued == 1 { "y" } else { "ies" }
-        );
-        return Ok(ExitCode::from(1));
-    }
     println!(
         "authorized: yes, since {} (scopes: {})",
         local(grant.authorized_at, tz),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::config::{Config, ConfigError, Problem};
 use crate::daemon::{Runtime, check_servers};
+use crate::oauth::Standing;
 use crate::render::Templates;
 
 use super::EXIT_CONFIG;
@@ -115,36 +116,19 @@ fn check_grant(config: &Config) -> bool {
         return true;
     }
     let account = crate::oauth::account(config).unwrap_or("");
-    match crate::oauth::stored_grant(config) {
-        Ok(Some(g)) if g.active && g.refresh_token.is_some() => {
-            let same = config
-                .oauth2
-                .as_ref()
-                .is_some_and(|o| o.token_url == g.token_url && o.client_id == g.client_id);
-            if same {
-                println!("oauth2: {account}: authorized");
-                true
-            } else {
-                println!(
-                    "oauth2: {account}: the stored grant is for another client or provider: run `plazo auth login`"
-                );
-                false
-            }
-        }
-        Ok(Some(g)) => {
-            println!(
-                "oauth2: {account}: the provider refused the grant ({}): run `plazo auth login`",
-                g.problem.as_deref().unwrap_or("no refresh token")
-            );
-            false
-        }
-        Ok(None) => {
-            println!("oauth2: {account}: not authorized yet: run `plazo auth login`");
-            false
-        }
-        Err(e) => {
-            println!("oauth2: {account}: cannot read the state store: {e}");
-            false
-        }
-    }
+    let (ok, verdict) = match Standing::of_config(config) {
+        Ok(Standing::Active { .. }) => (true, "authorized".to_string()),
+        Ok(Standing::OtherClient { .. }) => (
+            false,
+            "the stored grant is for another client or provider: run `plazo auth login`".into(),
+        ),
+        Ok(Standing::Revoked(why)) => (
+            false,
+            format!("the provider refused the grant ({why}): run `plazo auth login`"),
+        ),
+        Ok(Standing::NotAuthorized) => (false, "not authorized yet: run `plazo auth login`".into()),
+        Err(e) => (false, format!("cannot read the state store: {e}")),
+    };
+    println!("oauth2: {account}: {verdict}");
+    ok
 }

@@ -27,7 +27,7 @@ use oauth2::{
 
 use crate::clock;
 use crate::config::{AuthMethod, Config, OAuth2};
-use crate::store::Store;
+use crate::store::{Grant, Store};
 
 /// A provider's endpoints and the scopes IMAP and SMTP need.
 #[derive(Debug, Clone, Copy)]
@@ -321,24 +321,28 @@ impl TokenSource {
         loop {
             tries += 1;
             let grant = self.store(|s| s.grant(&self.account))?;
-            let Some(grant) = grant else {
-                return Err(AuthError::NoGrant {
-                    account: self.account.clone(),
-                });
-            };
-            if grant.token_url != self.token_url || grant.client_id != self.client_id {
-                return Err(AuthError::Config(format!(
-                    "the stored grant for {} was made for client {} at {}, not for the configured client {} at {}: run `plazo auth login`",
-                    self.account, grant.client_id, grant.token_url, self.client_id, self.token_url
-                )));
-            }
-            let (true, Some(refresh)) = (grant.active, grant.refresh_token) else {
-                return Err(AuthError::Revoked {
-                    account: self.account.clone(),
-                    reason: grant
-                        .problem
-                        .unwrap_or_else(|| "no refresh token".to_string()),
-                });
+            let refresh = match Standing::of(grant, &self.token_url, &self.client_id) {
+                Standing::Active { refresh_token, .. } => refresh_token,
+                Standing::NotAuthorized => {
+                    return Err(AuthError::NoGrant {
+                        account: self.account.clone(),
+                    });
+                }
+                Standing::OtherClient {
+                    client_id,
+                    token_url,
+                } => {
+                    return Err(AuthError::Config(format!(
+                        "the stored grant for {} was made for client {client_id} at {token_url}, not for the configured client {} at {}: run `plazo auth login`",
+                        self.account, self.client_id, self.token_url
+                    )));
+                }
+                Standing::Revoked(reason) => {
+                    return Err(AuthError::Revoked {
+                        account: self.account.clone(),
+                        reason,
+                    });
+                }
             };
             let token = RefreshToken::new(refresh.clone());
             let request = self
@@ -446,16 +450,72 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The grant stored for the account of `config`, for `plazo auth status` and `plazo check`.
-pub fn stored_grant(config: &Config) -> Result<Option<crate::store::Grant>, String> {
-    let Some(account) = account(config) else {
-        return Ok(None);
-    };
-    if !Path::new(&config.state.path).exists() {
-        return Ok(None);
+/// What the stored grant is worth to the configured client: the one judgement the token
+/// source, `plazo check`, `plazo auth status` and the daemon's start all make.
+#[derive(Debug)]
+pub enum Standing {
+    /// `plazo auth login` never stored a grant for the account.
+    NotAuthorized,
+    /// The stored grant was issued to another client or by another token endpoint.
+    OtherClient {
+        /// Its client id.
+        client_id: String,
+        /// Its token endpoint.
+        token_url: String,
+    },
+    /// The provider refused it (`invalid_grant`), in these words.
+    Revoked(String),
+    /// Usable.
+    Active {
+        /// The refresh token.
+        refresh_token: String,
+        /// The whole grant (times, scopes).
+        grant: Grant,
+    },
+}
+
+impl Standing {
+    /// Judges `grant` for the client `client_id` at `token_url`.
+    pub fn of(grant: Option<Grant>, token_url: &str, client_id: &str) -> Standing {
+        let Some(grant) = grant else {
+            return Standing::NotAuthorized;
+        };
+        if grant.token_url != token_url || grant.client_id != client_id {
+            return Standing::OtherClient {
+                client_id: grant.client_id,
+                token_url: grant.token_url,
+            };
+        }
+        match (grant.active, grant.refresh_token.clone()) {
+            (true, Some(refresh_token)) => Standing::Active {
+                refresh_token,
+                grant,
+            },
+            _ => Standing::Revoked(
+                grant
+                    .problem
+                    .unwrap_or_else(|| "no refresh token".to_string()),
+            ),
+        }
     }
-    let store = Store::open(&config.state.path).map_err(|e| e.to_string())?;
-    store.grant(account).map_err(|e| e.to_string())
+
+    /// The standing of the grant stored for the account of `config` (no request is made).
+    pub fn of_config(config: &Config) -> Result<Standing, String> {
+        let (Some(account), Some(settings)) = (account(config), &config.oauth2) else {
+            return Ok(Standing::NotAuthorized);
+        };
+        let grant = if Path::new(&config.state.path).exists() {
+            let store = Store::open(&config.state.path).map_err(|e| e.to_string())?;
+            store.grant(account).map_err(|e| e.to_string())?
+        } else {
+            None
+        };
+        Ok(Standing::of(
+            grant,
+            &settings.token_url,
+            &settings.client_id,
+        ))
+    }
 }
 
 #[cfg(test)]
