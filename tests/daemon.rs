@@ -82,8 +82,7 @@ async fn outside_hours_mail_gets_one_reply_filed_and_marked() {
     ana.wait_log("skip (duplicate)", Duration::from_secs(5));
     assert_eq!(s.messages(&client, &client_pw, "INBOX").await.len(), 1);
 
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+    ana.stop(Duration::from_secs(5));
     let history = ana.history();
     assert_eq!(history.len(), 2);
     assert_eq!(history[1]["delivery"], "sent");
@@ -225,8 +224,7 @@ async fn kill_9_during_bursts_never_sends_twice() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+    ana.stop(Duration::from_secs(5));
     let history = ana.history();
     let mut uncertain = 0;
     for h in &history {
@@ -308,8 +306,7 @@ async fn sighup_keeps_the_old_config_when_the_new_is_broken() {
     ana.signal("HUP");
     ana.wait_log("reloaded", Duration::from_secs(5));
     ana.wait_log_count("imap: watching", 2, Duration::from_secs(10));
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+    ana.stop(Duration::from_secs(5));
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -192,7 +192,7 @@ async fn happy_path_one_refresh_for_imap_and_smtp_and_no_secret_in_logs() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("authorized: yes"), "{out}");
     assert!(out.contains(&ana.address), "{out}");
-    stop(&mut ana);
+    ana.stop(Duration::from_secs(10));
 
     // Nothing secret in the trace-level log nor in what `auth status` printed.
     let log = ana.log();
@@ -328,15 +328,9 @@ async fn smtp_refused_token_is_refreshed_once_in_both_failure_styles() {
             "{style}: the refusal was seen:\n{}",
             ana.log()
         );
-        stop(&mut ana);
+        ana.stop(Duration::from_secs(10));
     }
     provider.smtp_style("direct");
-}
-
-/// SIGTERM, and a clean exit.
-fn stop(ana: &mut Daemon) {
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(10)), Some(0));
 }
 
 /// Starts `plazo auth login` with `args`; returns it and its standard output.
@@ -451,7 +445,7 @@ async fn revoked_grant_pauses_keeps_the_reply_and_resumes_after_login_and_sighup
     // And nothing twice.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(s.messages(&client, &client_pw, "INBOX").await.len(), 1);
-    stop(&mut ana);
+    ana.stop(Duration::from_secs(10));
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -478,7 +472,7 @@ async fn a_rotated_refresh_token_is_stored_and_a_restart_still_works() {
         first, second,
         "the rotated token replaced the first at once"
     );
-    stop(&mut ana);
+    ana.stop(Duration::from_secs(10));
     ana.start();
     exchange(s, &ana, "Tras reiniciar").await;
     assert_ne!(stored(&ana), second);
@@ -620,5 +614,5 @@ async fn authorization_server_down_backs_off_keeps_the_grant_and_recovers() {
     provider.settings(json!({})).await;
     ana.wait_log("imap: watching", Duration::from_secs(90));
     exchange(s, &ana, "Tras la caída del proveedor").await;
-    stop(&mut ana);
+    ana.stop(Duration::from_secs(10));
 }

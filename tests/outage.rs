@@ -38,8 +38,7 @@ async fn dovecot_restart_under_idle_reconnects_and_answers() {
         "it reconnected:\n{}",
         ana.log()
     );
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+    ana.stop(Duration::from_secs(5));
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -86,8 +85,7 @@ async fn replies_wait_while_smtp_is_down_and_5xx_is_recorded() {
     s.append(&ana.address, &ana.password, "INBOX", &m).await;
     ana.wait_log("reply refused, not retried", Duration::from_secs(15));
     std::fs::remove_file(&hook).expect("remove hook");
-    ana.signal("TERM");
-    assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+    ana.stop(Duration::from_secs(5));
     let history = ana.history();
     let failed = history
         .iter()

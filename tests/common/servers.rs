@@ -499,6 +499,12 @@ path = "state.sqlite3"
         assert!(ok, "kill -{sig} {pid}");
     }
 
+    /// SIGTERM, then a clean exit (code 0) within `within`.
+    pub fn stop(&mut self, within: Duration) {
+        self.signal("TERM");
+        assert_eq!(self.wait_exit(within), Some(0), "{}", self.log());
+    }
+
     /// Waits for the daemon to exit; returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let mut child = self.child.take().expect("running");
