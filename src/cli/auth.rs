@@ -70,11 +70,13 @@ pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
                 let _ = out.flush();
             };
             let result = super::run::block_on(async move {
-                if args.device {
-                    login::device(&settings, &account, &state, args.timeout, say).await
-                } else {
-                    login::loopback(&settings, &account, &state, args.timeout, say).await
-                }
+                let login = login::Login {
+                    config: &settings,
+                    account: &account,
+                    state: &state,
+                    wait: args.timeout,
+                };
+                login.run(args.device, say).await
             })?;
             match result {
                 Ok(done) => {

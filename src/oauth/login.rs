@@ -19,6 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::clock;
+use std::path::Path;
+
 use crate::config::OAuth2;
 use crate::store::{Grant, Store};
 
@@ -74,48 +76,139 @@ fn scopes(config: &OAuth2) -> Vec<Scope> {
         .collect()
 }
 
-/// The authorization-code flow with PKCE and a loopback redirect. `say` receives the lines to
-/// show the person (the URL to open).
-pub async fn loopback(
-    config: &OAuth2,
-    account: &str,
-    state_path: &std::path::Path,
-    wait: Duration,
-    mut say: impl FnMut(&str),
-) -> Result<Authorized, LoginError> {
-    let listener = TcpListener::bind(("127.0.0.1", config.redirect_port)).await?;
-    let port = listener.local_addr()?.port();
-    let redirect = format!("http://127.0.0.1:{port}/");
-    let client = client_for(config, Some(redirect.clone()))?;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client
-        .authorize_url(CsrfToken::new_random)
-        .map_err(|e| LoginError::Config(e.to_string()))?
-        .add_scopes(scopes(config))
-        .set_pkce_challenge(challenge)
-        .add_extra_param("login_hint", account);
-    if let Some(preset) = super::preset(&config.provider) {
-        for (k, v) in preset.authorize_params {
-            request = request.add_extra_param(*k, *v);
+/// One sign-in: for which account, with which client, stored where, waiting how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Login<'a> {
+    /// The `[oauth2]` settings.
+    pub config: &'a OAuth2,
+    /// The account to sign in as.
+    pub account: &'a str,
+    /// The state store the grant goes to.
+    pub state: &'a Path,
+    /// How long to wait for the person.
+    pub wait: Duration,
+}
+
+impl Login<'_> {
+    /// Runs the device flow when `device`, else the loopback flow. `say` receives the lines to
+    /// show the person (the URL to open, or the code to enter).
+    pub async fn run(self, device: bool, say: impl FnMut(&str)) -> Result<Authorized, LoginError> {
+        if device {
+            self.device(say).await
+        } else {
+            self.loopback(say).await
         }
     }
-    let (url, state) = request.url();
-    say(&format!(
-        "Open this address in a browser and sign in as {account}:\n\n  {url}\n\nWaiting for the answer on {redirect} (up to {} s)...",
-        wait.as_secs()
-    ));
-    let code = tokio::time::timeout(wait, wait_for_code(&listener, state.secret()))
-        .await
-        .map_err(|_| LoginError::Timeout(wait))??;
-    let http = super::http_client().map_err(LoginError::Provider)?;
-    let answer = client
-        .exchange_code(AuthorizationCode::new(code))
-        .map_err(|e| LoginError::Config(e.to_string()))?
-        .set_pkce_verifier(verifier)
-        .request_async(&http)
-        .await
-        .map_err(|e| token_error(&e))?;
-    store(config, account, state_path, &answer)
+
+    /// The authorization-code flow with PKCE and a loopback redirect.
+    async fn loopback(self, mut say: impl FnMut(&str)) -> Result<Authorized, LoginError> {
+        let Login {
+            config,
+            account,
+            wait,
+            ..
+        } = self;
+        let listener = TcpListener::bind(("127.0.0.1", config.redirect_port)).await?;
+        let port = listener.local_addr()?.port();
+        let redirect = format!("http://127.0.0.1:{port}/");
+        let client = client_for(config, Some(redirect.clone()))?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(CsrfToken::new_random)
+            .map_err(|e| LoginError::Config(e.to_string()))?
+            .add_scopes(scopes(config))
+            .set_pkce_challenge(challenge)
+            .add_extra_param("login_hint", account);
+        if let Some(preset) = super::preset(&config.provider) {
+            for (k, v) in preset.authorize_params {
+                request = request.add_extra_param(*k, *v);
+            }
+        }
+        let (url, state) = request.url();
+        say(&format!(
+            "Open this address in a browser and sign in as {account}:\n\n  {url}\n\nWaiting for the answer on {redirect} (up to {} s)...",
+            wait.as_secs()
+        ));
+        let code = tokio::time::timeout(wait, wait_for_code(&listener, state.secret()))
+            .await
+            .map_err(|_| LoginError::Timeout(wait))??;
+        let http = super::http_client().map_err(LoginError::Provider)?;
+        let answer = client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| LoginError::Config(e.to_string()))?
+            .set_pkce_verifier(verifier)
+            .request_async(&http)
+            .await
+            .map_err(|e| token_error(&e))?;
+        store(self, &answer)
+    }
+
+    /// The device flow (RFC 8628).
+    async fn device(self, mut say: impl FnMut(&str)) -> Result<Authorized, LoginError> {
+        let Login {
+            config,
+            account,
+            wait,
+            ..
+        } = self;
+        if config.device_url.is_none() {
+            return Err(LoginError::Config(
+            "oauth2.device_url is not set: this provider has no device sign-in; use `plazo auth login` without --device".into(),
+        ));
+        }
+        let client = client_for(config, None)?;
+        let http = super::http_client().map_err(LoginError::Provider)?;
+        let details: StandardDeviceAuthorizationResponse = client
+            .exchange_device_code()
+            .map_err(|e| LoginError::Config(e.to_string()))?
+            .add_scopes(scopes(config))
+            .request_async(&http)
+            .await
+            .map_err(|e| match e {
+                oauth2::RequestTokenError::ServerResponse(r) => {
+                    LoginError::Provider(format!("the device endpoint refused: {}", r.error()))
+                }
+                other => LoginError::Provider(format!(
+                    "the device endpoint {}: {}",
+                    config.device_url.as_deref().unwrap_or(""),
+                    super::error_chain(&other)
+                )),
+            })?;
+        let mut text = format!(
+            "On any device, open {}\nand enter the code {} (sign in as {account}).",
+            details.verification_uri().as_str(),
+            details.user_code().secret()
+        );
+        if let Some(complete) = details.verification_uri_complete() {
+            text.push_str(&format!(
+                "\nOr open {} directly.",
+                complete.secret().as_str()
+            ));
+        }
+        text.push_str(&format!(
+            "\nWaiting (polling every {} s, up to {} s)...",
+            details.interval().as_secs(),
+            wait.as_secs()
+        ));
+        say(&text);
+        let answer = client
+            .exchange_device_access_token(&details)
+            .map_err(|e| LoginError::Config(e.to_string()))?
+            .request_async(&http, tokio::time::sleep, Some(wait))
+            .await
+            .map_err(|e| match e {
+                oauth2::RequestTokenError::ServerResponse(r) => {
+                    let code = r.error().to_string();
+                    match code.as_str() {
+                        "access_denied" => LoginError::Refused("access_denied".into()),
+                        "expired_token" => LoginError::Timeout(wait),
+                        _ => LoginError::Provider(format!("the token endpoint refused: {code}")),
+                    }
+                }
+                other => LoginError::Provider(super::error_chain(&other)),
+            })?;
+        store(self, &answer)
+    }
 }
 
 /// Accepts connections until one brings the code with the right `state`.
@@ -216,73 +309,6 @@ async fn respond(stream: &mut TcpStream, status: u16, text: &str) -> std::io::Re
     stream.shutdown().await
 }
 
-/// The device flow (RFC 8628).
-pub async fn device(
-    config: &OAuth2,
-    account: &str,
-    state_path: &std::path::Path,
-    wait: Duration,
-    mut say: impl FnMut(&str),
-) -> Result<Authorized, LoginError> {
-    if config.device_url.is_none() {
-        return Err(LoginError::Config(
-            "oauth2.device_url is not set: this provider has no device sign-in; use `plazo auth login` without --device".into(),
-        ));
-    }
-    let client = client_for(config, None)?;
-    let http = super::http_client().map_err(LoginError::Provider)?;
-    let details: StandardDeviceAuthorizationResponse = client
-        .exchange_device_code()
-        .map_err(|e| LoginError::Config(e.to_string()))?
-        .add_scopes(scopes(config))
-        .request_async(&http)
-        .await
-        .map_err(|e| match e {
-            oauth2::RequestTokenError::ServerResponse(r) => {
-                LoginError::Provider(format!("the device endpoint refused: {}", r.error()))
-            }
-            other => LoginError::Provider(format!(
-                "the device endpoint {}: {}",
-                config.device_url.as_deref().unwrap_or(""),
-                super::error_chain(&other)
-            )),
-        })?;
-    let mut text = format!(
-        "On any device, open {}\nand enter the code {} (sign in as {account}).",
-        details.verification_uri().as_str(),
-        details.user_code().secret()
-    );
-    if let Some(complete) = details.verification_uri_complete() {
-        text.push_str(&format!(
-            "\nOr open {} directly.",
-            complete.secret().as_str()
-        ));
-    }
-    text.push_str(&format!(
-        "\nWaiting (polling every {} s, up to {} s)...",
-        details.interval().as_secs(),
-        wait.as_secs()
-    ));
-    say(&text);
-    let answer = client
-        .exchange_device_access_token(&details)
-        .map_err(|e| LoginError::Config(e.to_string()))?
-        .request_async(&http, tokio::time::sleep, Some(wait))
-        .await
-        .map_err(|e| match e {
-            oauth2::RequestTokenError::ServerResponse(r) => {
-                let code = r.error().to_string();
-                match code.as_str() {
-                    "access_denied" => LoginError::Refused("access_denied".into()),
-                    "expired_token" => LoginError::Timeout(wait),
-                    _ => LoginError::Provider(format!("the token endpoint refused: {code}")),
-                }
-            }
-            other => LoginError::Provider(super::error_chain(&other)),
-        })?;
-    store(config, account, state_path, &answer)
-}
-
 fn token_error<RE: std::error::Error + 'static>(
     e: &oauth2::RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
 ) -> LoginError {
@@ -299,11 +325,15 @@ fn token_error<RE: std::error::Error + 'static>(
 }
 
 fn store(
-    config: &OAuth2,
-    account: &str,
-    state_path: &std::path::Path,
+    login: Login<'_>,
     answer: &oauth2::basic::BasicTokenResponse,
 ) -> Result<Authorized, LoginError> {
+    let Login {
+        config,
+        account,
+        state,
+        ..
+    } = login;
     let Some(refresh) = answer.refresh_token() else {
         let hint = match config.provider.as_str() {
             "microsoft" => "the scopes must include offline_access",
@@ -333,7 +363,7 @@ fn store(
         active: true,
         problem: None,
     };
-    Store::open(state_path)?.save_grant(&grant)?;
+    Store::open(state)?.save_grant(&grant)?;
     Ok(Authorized {
         account: account.to_string(),
         scope,
