@@ -59,6 +59,15 @@ def add_users(dir_, names):
         f.writelines(lines)
 
 
+def reply_arrival(dir_, user, before, since, timeout=10):
+    """When USER's maildir grew past BEFORE (monotonic time), or None after TIMEOUT s."""
+    while time.monotonic() - since < timeout:
+        if maildir_count(dir_, user) > before:
+            return time.monotonic()
+        time.sleep(0.002)
+    return None
+
+
 def maildir_count(dir_, user):
     n = 0
     for sub in ("new", "cur"):
@@ -297,12 +306,7 @@ def main():
             "Hola Ana, ¿puedes cambiar el banner de la portada? Gracias."))
         t_acc = time.monotonic()
         accept_ms.append((t_acc - t_sub) * 1000)
-        t_rep = None
-        while time.monotonic() - t_acc < 10:
-            if maildir_count(d, c) > before:
-                t_rep = time.monotonic()
-                break
-            time.sleep(0.002)
+        t_rep = reply_arrival(d, c, before, t_acc)
         t_idle = watcher.first_after(t_acc, timeout=1)
         if t_rep is None:
             missing["plazo"] += 1
@@ -320,12 +324,7 @@ def main():
             sender, f"{VACATION}@{DOMAIN}", f"Web changes {i}",
             "Hi, could you change the banner on the home page? Thanks."))
         t_acc = time.monotonic()
-        t_rep = None
-        while time.monotonic() - t_acc < 10:
-            if maildir_count(d, c) > before:
-                t_rep = time.monotonic()
-                break
-            time.sleep(0.002)
+        t_rep = reply_arrival(d, c, before, t_acc)
         if t_rep is None:
             missing["sieve"] += 1
         else:
