@@ -241,6 +241,12 @@ async fn a_short_token_life_is_refreshed_before_it_runs_out() {
         "no token was refused:\n{}",
         ana.log()
     );
+    // At the default level nothing below info is logged (TLS handshakes included).
+    assert!(
+        !ana.log().contains(" DEBUG ") && !ana.log().contains(" TRACE "),
+        "{}",
+        ana.log()
+    );
     provider.settings(json!({})).await;
 }
 

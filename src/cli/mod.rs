@@ -47,26 +47,35 @@ pub enum Command {
     Auth(auth::Args),
 }
 
-/// The log filter: `$PLAZO_LOG` (default `info`), except that the crates which log raw protocol
-/// bytes at trace level (async-imap: every IMAP command, LOGIN passwords and AUTHENTICATE tokens
-/// included; rustls: TLS records) never go below debug, so no secret reaches a log at any level.
-fn log_filter() -> tracing_subscriber::EnvFilter {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PLAZO_LOG")
+/// Crates that log raw protocol bytes at trace level: async-imap every IMAP command (LOGIN
+/// passwords and AUTHENTICATE tokens included), rustls TLS records.
+const RAW_PROTOCOL_TARGETS: [&str; 2] = ["async_imap", "rustls"];
+
+/// Logs to stderr, filtered by `$PLAZO_LOG` (default `info`); trace events of
+/// [`RAW_PROTOCOL_TARGETS`] are dropped whatever it says, so no secret reaches a log at any
+/// level.
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    let wanted = tracing_subscriber::EnvFilter::try_from_env("PLAZO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    ["async_imap=debug", "rustls=debug"]
-        .into_iter()
-        .filter_map(|d| d.parse().ok())
-        .fold(filter, |f, d| f.add_directive(d))
+    let no_raw_bytes = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() != tracing::Level::TRACE
+            || !RAW_PROTOCOL_TARGETS
+                .iter()
+                .any(|t| meta.target().starts_with(t))
+    });
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(wanted)
+        .with_filter(no_raw_bytes);
+    tracing_subscriber::registry().with(layer).init();
 }
 
 /// Parses the command line, runs the subcommand and turns its outcome into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(log_filter())
-        .init();
+    init_logging();
     let config_path = cli.config.unwrap_or_else(config::default_path);
     let result = match cli.command {
         Command::Check(args) => check::run(args, &config_path),
