@@ -7,6 +7,8 @@
 //! The crate reads as the pipeline it runs (design §1):
 //!
 //! - [`mail`]: the inbound view of one raw message (addresses, text, language).
+//! - [`segment`]: which lines of the body the client wrote now (not the signature, the
+//!   disclaimer, the footer or the quoted history).
 //! - [`gate`]: may we answer at all? (RFC 3834: never to lists, bots, bounces, ourselves.)
 //! - [`extract`]: the deadline the client demands, read from their own words.
 //! - [`calendar`]: business time: hours, holidays, next opening, earliest feasible delivery.
@@ -14,7 +16,8 @@
 //! - [`render`]: the reply, from templates, as the exact bytes that will be sent.
 //! - [`pipeline`]: the stages above run in order over one message, with the per-sender ledger.
 //!
-//! Around them: [`config`] (the TOML file and its checks), [`lang`], [`zone`], and [`cli`]
+//! Around them: [`config`] (the TOML file and its checks), [`lang`] (one pack per language:
+//! lexicon, morphology, mail markers, date names), [`zone`], and [`cli`]
 //! (one file per subcommand). None of the decision code touches the network, the wall clock or a
 //! database: the arrival instant is always an argument.
 
@@ -32,6 +35,7 @@ pub mod oauth;
 pub mod pipeline;
 pub mod policy;
 pub mod render;
+pub mod segment;
 pub mod smtp;
 pub mod store;
 pub mod zone;

@@ -10,7 +10,8 @@
 use chrono::{DateTime, FixedOffset, TimeZone};
 use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders};
 
-use crate::lang::{self, Lang};
+use crate::lang::{Evidence, Lang};
+use crate::segment::{Hints, Segments};
 
 /// At most this many bytes of the client's own text are kept (the rest is not a request).
 const OWN_TEXT_LIMIT: usize = 64 * 1024;
@@ -60,7 +61,9 @@ pub struct Inbound {
     pub content_type: String,
     /// The text body (text/plain, else the HTML turned into text).
     pub text: String,
-    /// What the client wrote now: the text without quotes, forwards and signature.
+    /// The blocks of the text body: message, greeting, signature, quote…
+    pub segments: Segments,
+    /// What the client wrote now: the message blocks of the text, at most 64 KiB.
     pub own_text: String,
     /// The language of the client's own text (with the subject).
     pub lang: Option<Lang>,
@@ -110,9 +113,13 @@ impl Inbound {
             .and_then(|a| addresses(a).next())
             .map(|m| m.address);
         let text = body_text(&msg);
-        let own_text = own_words(&text);
+        let hints = Hints {
+            name: from.as_ref().and_then(|m| m.name.as_deref()),
+        };
+        let segments = Segments::with_hints(&text, hints);
+        let own_text = segments.message_text(&text, OWN_TEXT_LIMIT);
         let subject = one_line(msg.subject().unwrap_or_default());
-        let lang = lang::detect(&own_text).or_else(|| lang::detect(&subject));
+        let lang = language(&own_text, &subject);
         Inbound {
             message_id: msg
                 .message_id()
@@ -134,6 +141,7 @@ impl Inbound {
                 })
                 .unwrap_or_default(),
             text,
+            segments,
             own_text,
             lang,
         }
@@ -152,6 +160,7 @@ impl Inbound {
             headers: Vec::new(),
             content_type: String::new(),
             text: String::new(),
+            segments: Segments::default(),
             own_text: String::new(),
             lang: None,
         }
@@ -319,19 +328,14 @@ fn drop_html_quotes(html: &str) -> String {
     }
 }
 
-/// The client's own words: the text before the first attribution line ("El … escribió:"),
-/// forwarded-message header or signature separator, without `>` lines (the same cut the
-/// deadline extractor makes, [`crate::extract::quote`]), at most 64 KiB.
-pub fn own_words(text: &str) -> String {
-    let mut out = String::new();
-    for (_, line) in crate::extract::quote::own_lines(text) {
-        if out.len() + line.len() > OWN_TEXT_LIMIT {
-            break;
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.trim_end().to_string()
+/// The language of a client's mail: the one its message favours, else the one the message and
+/// the subject together favour; `None` when neither gives any evidence.
+pub fn language(message: &str, subject: &str) -> Option<Lang> {
+    let own = Evidence::of(message);
+    own.language().or_else(|| {
+        own.plus(Evidence::of(crate::extract::clean_subject(subject)))
+            .language()
+    })
 }
 
 #[cfg(test)]
@@ -339,16 +343,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn own_words_cut_quotes_and_signature() {
-        let text = "Hola Ana,\nsube esto ya.\n\nEl vie, 20 nov 2026 a las 10:00, Ana <ana@x.example> escribió:\n> para el viernes\n";
-        assert_eq!(own_words(text), "Hola Ana,\nsube esto ya.");
-        let text = "Hi,\n> quoted\nplease fix\n-- \nLaura\nby Friday";
-        assert_eq!(own_words(text), "Hi,\nplease fix");
-        let text = "FYI\n\n---------- Forwarded message ---------\nFrom: x\nby Friday";
-        assert_eq!(own_words(text), "FYI");
-        let text =
-            "Ok\nOn Fri, 20 Nov 2026 at 10:00, Laura Méndez <laura@x.example>\nwrote:\n> by Friday";
-        assert_eq!(own_words(text), "Ok");
+    fn own_text_is_the_message() {
+        let raw = "From: Laura <laura@x.example>\r\nTo: ana@x.example\r\nSubject: web\r\n\r\nHola Ana,\r\nsube esto ya.\r\n\r\nUn saludo,\r\nLaura\r\nTel. 600 123 456\r\n\r\nEl vie, 20 nov 2026 a las 10:00, Ana <ana@x.example> escribió:\r\n> para el viernes\r\n";
+        let msg = Inbound::parse(raw.as_bytes());
+        assert_eq!(msg.own_text, "sube esto ya.");
+        assert_eq!(msg.lang, Some(Lang::Es));
+    }
+
+    #[test]
+    fn language_falls_back_to_the_subject() {
+        assert_eq!(
+            language("Applied.", "Re: [PATCH 2/3] fix the build"),
+            Some(Lang::En)
+        );
+        assert_eq!(language("¿Puedes mirarlo?", "Re: the site"), Some(Lang::Es));
+        assert_eq!(language("OK", "12345"), None);
     }
 
     #[test]

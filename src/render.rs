@@ -461,53 +461,6 @@ fn header_map(bytes: &[u8]) -> BTreeMap<String, String> {
     map
 }
 
-const ES_DAYS: [&str; 7] = [
-    "lunes",
-    "martes",
-    "miércoles",
-    "jueves",
-    "viernes",
-    "sábado",
-    "domingo",
-];
-const EN_DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-const ES_MONTHS: [&str; 12] = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-];
-const EN_MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// The name of a zone's place for people: `Europe/Madrid` → `Madrid`, `America/New_York` →
 /// `New York`.
 fn place(tz: Tz) -> String {
@@ -534,20 +487,21 @@ pub fn format_instant(lang: Lang, tz: Tz, t: DateTime<Utc>, reference: DateTime<
     let day = local.weekday().num_days_from_monday() as usize;
     let month = local.month0() as usize;
     let (h, m) = (local.hour(), local.minute());
+    let names = lang.pack().dates;
     match lang {
         Lang::Es => format!(
             "{} {} de {}{year} a la{} {h}:{m:02} (hora de {})",
-            ES_DAYS.get(day).unwrap_or(&""),
+            names.weekdays.get(day).unwrap_or(&""),
             local.day(),
-            ES_MONTHS.get(month).unwrap_or(&""),
+            names.months.get(month).unwrap_or(&""),
             if h == 1 { "" } else { "s" },
             place(tz)
         ),
         Lang::En => format!(
             "{} {} {}{year} at {h}:{m:02} ({} time)",
-            EN_DAYS.get(day).unwrap_or(&""),
+            names.weekdays.get(day).unwrap_or(&""),
             local.day(),
-            EN_MONTHS.get(month).unwrap_or(&""),
+            names.months.get(month).unwrap_or(&""),
             place(tz)
         ),
     }
@@ -556,10 +510,7 @@ pub fn format_instant(lang: Lang, tz: Tz, t: DateTime<Utc>, reference: DateTime<
 /// The working hours as a sentence: `de lunes a jueves, de 9:00 a 14:00 y de 16:00 a 19:00;
 /// viernes, de 9:00 a 14:00 (hora de Madrid)`.
 pub fn hours_text(lang: Lang, schedule: &Schedule) -> String {
-    let days = match lang {
-        Lang::Es => ES_DAYS,
-        Lang::En => EN_DAYS,
-    };
+    let days = lang.pack().dates.weekdays;
     let clock = |minute: u32| format!("{}:{:02}", minute / 60, minute % 60);
     let ranges = |d: usize| -> String {
         let parts: Vec<String> = schedule.week.get(d).map_or_else(Vec::new, |rs| {

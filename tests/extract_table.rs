@@ -150,6 +150,6 @@ fn explain_lists_ignored_phrases() {
         zone,
     );
     assert_eq!(all.len(), 2);
-    assert!(!all[0].status.counts());
-    assert!(all[1].status.counts());
+    assert!(!all[0].counts());
+    assert!(all[1].counts());
 }

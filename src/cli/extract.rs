@@ -2,8 +2,9 @@
 //!
 //! Batch mode reads `{"id","text","now","tz"}` objects, one per line, and writes one answer per
 //! line in input order; a bad line gets an answer with an `"error"` field instead of stopping
-//! the batch. Human mode reads one text and shows every time phrase found, how it was read,
-//! whether it counts, and the earliest deadline.
+//! the batch. Human mode reads one text and shows its blocks (which lines are the message, the
+//! signature, the quote…), every time phrase of the message with how it was read, its role, how
+//! sure that is and why, and the earliest deadline.
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufWriter, Read, Write};
@@ -16,7 +17,8 @@ use chrono::{DateTime, FixedOffset, SecondsFormat};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{self, compose::Status};
+use crate::extract::{self, Finding};
+use crate::segment::Segments;
 use crate::zone::Zone;
 
 /// Arguments of `plazo extract`.
@@ -34,6 +36,10 @@ pub struct Args {
     /// The sender's zone: an IANA name (Europe/Madrid), UTC, or an offset such as +02:00.
     #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
     pub tz: Zone,
+
+    /// Print the pieces the grammar reads, one per line (for debugging the lexicons).
+    #[arg(long, hide = true)]
+    pub pieces: bool,
 
     /// The text to read [default: stdin].
     #[arg(value_name = "FILE")]
@@ -66,6 +72,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .now
         .unwrap_or_else(|| crate::clock::now().fixed_offset());
     let mut out = BufWriter::new(io::stdout().lock());
+    if args.pieces {
+        for line in extract::pieces(&text) {
+            writeln!(out, "{line}")?;
+        }
+    }
     human(&text, now, args.tz, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -90,6 +101,8 @@ struct Answer<'a> {
     deadline: Option<String>,
     phrase: Option<&'a str>,
     lang: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -132,6 +145,7 @@ pub fn batch(mut input: impl BufRead, mut out: impl Write) -> anyhow::Result<()>
                                 .map(|d| d.at.to_rfc3339_opts(SecondsFormat::Secs, true)),
                             phrase: found.as_ref().map(|d| d.phrase.as_str()),
                             lang: found.as_ref().map(|d| d.lang.code()),
+                            role: found.as_ref().map(|d| d.role.tag()),
                             error: None,
                         };
                         serde_json::to_writer(&mut out, &a)?;
@@ -166,30 +180,78 @@ fn write_error(out: &mut impl Write, id: &serde_json::Value, error: String) -> a
         deadline: None,
         phrase: None,
         lang: None,
+        role: None,
         error: Some(error),
     };
     serde_json::to_writer(out, &a)?;
     Ok(())
 }
 
-/// Human mode: every phrase found, how it was read, and the earliest deadline.
+/// Human mode: the blocks, every phrase found with its role, and the earliest deadline.
 pub fn human(
     text: &str,
     now: DateTime<FixedOffset>,
     zone: Zone,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let findings = extract::explain(text, now, zone);
     writeln!(
         out,
         "now {} in {}",
         now.to_rfc3339_opts(SecondsFormat::Secs, true),
         zone_name(zone)
     )?;
+    write_blocks(out, text, &Segments::of(text))?;
+    let findings = extract::explain(text, now, zone);
+    write_findings(out, &findings)?;
+    match extract::earliest(&findings) {
+        Some(d) => writeln!(
+            out,
+            "earliest: {} ({:?}, {}, {})",
+            d.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            d.phrase,
+            d.role.tag(),
+            d.lang.code()
+        )?,
+        None => writeln!(out, "earliest: none (no deadline demanded)")?,
+    }
+    Ok(())
+}
+
+/// Writes the blocks of a body: kind, line numbers, and the first line of each.
+pub fn write_blocks(out: &mut impl Write, text: &str, segments: &Segments) -> io::Result<()> {
+    writeln!(out, "blocks:")?;
+    let line_of = |at: usize| text.get(..at).map_or(0, |t| t.matches('\n').count()) + 1;
+    for b in &segments.blocks {
+        let body = text.get(b.range.clone()).unwrap_or("");
+        let Some(first) = body.lines().map(str::trim).find(|l| !l.is_empty()) else {
+            continue;
+        };
+        let (from, to) = (
+            line_of(b.range.start),
+            line_of(b.range.end.saturating_sub(1)),
+        );
+        let lines = if from == to {
+            format!("{from}")
+        } else {
+            format!("{from}-{to}")
+        };
+        let mut shown: String = first.chars().take(60).collect();
+        if shown.len() < first.len() {
+            shown.push('…');
+        }
+        writeln!(out, "  {:<10} {:>7}  {shown}", b.kind.name(), lines)?;
+    }
+    Ok(())
+}
+
+/// Writes every finding: the words, the reading, the instant, the role, how sure and why.
+pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
     if findings.is_empty() {
         writeln!(out, "no time phrases found")?;
+        return Ok(());
     }
-    for f in &findings {
+    writeln!(out, "times:")?;
+    for f in findings {
         let reading = f
             .reading
             .map_or_else(|| "no deadline".to_owned(), |r| r.to_string());
@@ -197,30 +259,17 @@ pub fn human(
             || "no instant".to_owned(),
             |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
         );
-        let note = match f.status {
-            Status::Demand => String::new(),
-            Status::Tied => " (the time of the event the demand points at)".to_owned(),
-            Status::Event => " [not counted: an event, not a demand]".to_owned(),
-            Status::Negated => " [not counted: cancelled or negated]".to_owned(),
-            Status::Past => " [not counted: about the past]".to_owned(),
-            Status::NoDeadline => " [no deadline]".to_owned(),
-        };
+        let counts = if f.counts() { "counts" } else { "not counted" };
         writeln!(
             out,
-            "{:?} → {reading} → {at}{note} [{}]",
+            "  {:?} [{}] → {reading} → {at}\n      {} ({}), {counts}: {} [{}]",
             f.phrase,
+            f.source.name(),
+            f.role.tag(),
+            f.strength.tag(),
+            f.why,
             f.lang.code()
         )?;
-    }
-    match extract::find(text, now, zone) {
-        Some(d) => writeln!(
-            out,
-            "earliest: {} ({:?}, {})",
-            d.at.to_rfc3339_opts(SecondsFormat::Secs, true),
-            d.phrase,
-            d.lang.code()
-        )?,
-        None => writeln!(out, "earliest: none (no deadline demanded)")?,
     }
     Ok(())
 }
@@ -329,9 +378,10 @@ mod tests {
         .expect("runs");
         let text = String::from_utf8(out).expect("utf-8");
         assert!(text.contains(
-            "\"antes de las 10 de la mañana\" → before 10:00 (clock time, next occurrence) → 2025-05-28T10:00:00+02:00"
+            "\"antes de las 10 de la mañana\" [message] → before 10:00 (clock time, next occurrence) → 2025-05-28T10:00:00+02:00"
         ));
-        assert!(text.contains("not counted: an event"));
+        assert!(text.contains("plan (strong), not counted"), "{text}");
+        assert!(text.contains("request (strong), counts"), "{text}");
         assert!(text.contains("earliest: 2025-05-28T10:00:00+02:00"));
     }
 

@@ -1,276 +1,91 @@
-//! The grammar engine: turns tokens into typed pieces, driven by one language's lexicon.
+//! The grammar engine: turns tokens into typed pieces, driven by one language's pack.
 //!
-//! A language (see `es.rs`, `en.rs`) is data: a lexicon of phrases, each mapped to a [`Lex`]
-//! meaning, a spelling table for shorthand ("q" → "que", "tmrw" → "tomorrow"), the order of
-//! numeric dates, and an optional hook for the odd word that needs context. The engine walks the
-//! tokens once, left to right, and at each position tries, in order:
+//! A language (see `lang/es.rs`, `lang/en.rs`) is data: a lexicon of phrases, each mapped to a
+//! [`Lex`] meaning, a spelling table for shorthand ("q" → "que", "tmrw" → "tomorrow"), the
+//! order of numeric dates, and its verb morphology. The engine walks the tokens once, left to
+//! right, and at each position tries, in order:
 //!
-//! 1. the language's hook;
-//! 2. number patterns: prices, phone and order numbers (ignored), durations ("48 horas",
-//!    "3-5 days" is an estimate and ignored), dates ("15/04", "12 de septiembre", "October 10",
-//!    "the 14th"), clock times ("17:30", "5pm", "a las 5 y media", "17h");
-//! 3. the longest lexicon phrase starting here, whose meaning may pull in what follows
-//!    (a weekday takes "que viene" or "pasado", "dentro de" takes a duration, "a las" a time).
+//! 1. guarded weekday abbreviations ("sat" is Saturday only after "by", "on", "next"…);
+//! 2. number patterns: prices, phone and order numbers, versions, code and thousands (a
+//!    [`Piece::Number`]), ranges ("de 10 a 20h", "9:00-18:00", "3-5 days": a
+//!    [`Piece::Range`]), durations ("48 horas"), dates ("15/04", "12 de septiembre", "October
+//!    10", "the 14th"), clock times ("17:30", "5pm", "a las 5 y media", "17h");
+//! 3. the longest lexicon phrase starting here, whose meaning may pull in what follows (a
+//!    weekday takes "que viene" or "pasado", "dentro de" takes a duration, "a las" a time);
+//! 4. a subject pronoun, or a verb form read by [`morph`](super::morph) (not after an article:
+//!    "la entrega" is a noun).
 //!
 //! Each step yields one [`Piece`] with its span. Pieces are still local: whether a time is a
-//! demand, an event or something cancelled is decided afterwards, per clause, in `compose.rs`.
-//!
-//! To add a phrase, add a line to the language's lexicon with the meaning it has; to add a
-//! language, write a new lexicon file with a [`Grammar`] value and list it in `mod.rs`.
+//! demand, an event or something cancelled is decided afterwards, per clause, in `role.rs`.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use chrono::Weekday;
 
-use super::expr::{Clock, DayRef, Meridiem, Part, Period, WeekdayMode};
-use super::token::{Kind, Tokens};
-use crate::lang::Lang;
-use crate::zone::Zone;
+use super::morph;
+use super::token::{Kind, Tokens, split_word};
+use crate::lang::vocab::{
+    Clock, Cue, DateOrder, DayRef, Lex, Meridiem, Person, Piece, Tense, Unit, Verb, VerbKind,
+    WeekdayMode,
+};
+use crate::lang::{Lang, Pack};
 
 /// The longest duration taken at face value, in any unit (larger numbers are not deadlines).
 const MAX_DURATION: u32 = 1000;
 
-/// What a stretch of text contributes, before clauses are considered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Piece {
-    /// An immediate demand: ya, ASAP.
-    Now,
-    /// A bare "now" / "ahora" / "ya" closing a statement-like clause that has no demand word
-    /// ("The bio should say X now."): immediate, unless the text also says there is no rush.
-    BareNow,
-    /// An explicit absence of deadline: sin prisa, no rush.
-    NoDeadline,
-    /// Elapsed time from now, in seconds.
-    Elapsed(i64),
-    /// Calendar (or business) days from now.
-    Days {
-        /// How many.
-        days: u32,
-        /// Monday–Friday only.
-        business: bool,
-    },
-    /// A day.
-    Day(DayRef),
-    /// A clock time.
-    Clock(Clock),
-    /// A part of the day.
-    Part(Part),
-    /// A period with a fixed deadline.
-    Period(Period),
-    /// An explicit time zone.
-    Zone(Zone),
-    /// antes de, before.
-    Before,
-    /// para, by, hasta, due: marks what follows as the limit.
-    By,
-    /// A demand pointing at an event said elsewhere: "tenlo antes", "before that".
-    Anaphor,
-    /// A word that says what kind of clause this is.
-    Cue(Cue),
-    /// A joining word that may sit inside a time expression (de, the, at).
-    Glue,
-    /// A clause boundary: punctuation or a line end. Strong ones end a sentence.
-    Break {
-        /// Ends a sentence (. ! ? or a line end), not just a clause (, ; :).
-        strong: bool,
-    },
-    /// Anything else: ends the time expression being read.
-    Gap,
-}
+/// A piece and the byte span of the text it came from.
+pub type Spanned = (Piece, Range<usize>);
 
-/// What a word says about its clause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cue {
-    /// The client asks for something: necesito, please, deadline.
-    Demand,
-    /// An event or the sender's own plans: reunión, meeting, tengo, I'm out.
-    Event,
-    /// The demand is withdrawn: ya no hace falta, won't need, cancelled.
-    Negation,
-    /// The clause is about the past: ayer, te mandé, yesterday.
-    Past,
-    /// The clause continues the previous one ("…, que es en media hora").
-    Relative,
-}
-
-/// The words that decide whether a bare "now" ("now", "ahora", "ya") is a demand.
-///
-/// "now" is immediate when it qualifies the request: it closes the clause ("I need it now",
-/// "¿puedes cambiarlo ahora?", "send it now, please"), or it follows the verb of a clause that
-/// asks for something ("please update it now with the new photo"). As an adverb of a statement
-/// it is not a demand: "should now say", "we now have", "it's live now", "ahora pone".
-#[derive(Debug)]
-pub struct BareNow {
-    /// Words right after it that still close the request: please, thanks; porfa, gracias.
-    pub closers: &'static [&'static str],
-    /// Words opening a clause with its subject, which makes a clause-closing "now" only a
-    /// weak demand, one that an explicit "no rush" outweighs ("The bio should say X now."):
-    /// the, her, it; la, su, esto. A clause opening with its verb is a request ("Fix it now.").
-    pub subjects: &'static [&'static str],
-    /// Words earlier in the clause that make it a statement: is, has, says; es, hay, pone.
-    pub states: &'static [&'static str],
-    /// Words right before it that make it an adverb of what follows: should, we; que, y.
-    pub not_after: &'static [&'static str],
-    /// Words right after it that make it an adverb of what follows: we, the; lo, se, que.
-    pub not_before: &'static [&'static str],
-}
-
-/// A unit of duration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Minutes (elapsed).
-    Minute,
-    /// Hours (elapsed).
-    Hour,
-    /// Days (calendar).
-    Day,
-    /// Weeks (7 calendar days).
-    Week,
-}
-
-/// What a lexicon phrase means to the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lex {
-    /// The phrase is a piece on its own.
-    Piece(Piece),
-    /// A number written as words: "dos", "forty-eight", "a".
-    Num(u32),
-    /// A month, 1–12 (only read next to a day number).
-    Month(u32),
-    /// A weekday.
-    Weekday(Weekday),
-    /// A unit of duration.
-    Unit(Unit),
-    /// Business days: hábiles, laborables, business, working.
-    Business,
-    /// Introduces a duration: en, dentro de, in, within.
-    DurPrep,
-    /// Introduces a clock time: "a las", "at" (strong), "las" (weak: needs a clear time after).
-    ClockPrep {
-        /// Whether a bare number after it is surely an hour.
-        strong: bool,
-    },
-    /// am / pm.
-    Meridiem(Meridiem),
-    /// Hours in 24-hour style after a number: h, hs, hrs.
-    HourSuffix,
-    /// o'clock.
-    OClock,
-    /// próximo, que viene, next, this coming.
-    Next,
-    /// este, this.
-    This,
-    /// last, el pasado (before a weekday): the past.
-    Last,
-    /// pasado, pasada (after a weekday): the past.
-    PastAfter,
-    /// Makes a following or preceding duration not a deadline: hace, ago, for, durante.
-    NotAhead,
-    /// st, nd, rd, th.
-    Ordinal,
-    /// día (in "el día 10").
-    DayNoun,
-    /// de, of: between a day and a month.
-    Of,
-    /// Joins the two ends of a range of days: through, to.
-    Through,
-    /// y, and: joins words, and minutes to an hour ("las 5 y 10").
-    And,
-    /// An article that makes a lone number after it a day of the month ("para el 15").
-    Article,
-    /// A currency word: euros, dollars.
-    Currency,
-    /// A word announcing an identifier: teléfono, invoice, order, version.
-    NumberNoun,
-    /// Minutes added after the hour: "y media" (+30), "y cuarto" (+15), "menos cuarto" (−15).
-    Suffix(i32),
-    /// Minutes added before the hour: "half past" (+30), "quarter to" (−15).
-    Prefix(i32),
-}
-
-/// Which number comes first in a numeric date when both could be a month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateOrder {
-    /// 5/3 is 5 March.
-    DayMonth,
-    /// 3/5 is March 5.
-    MonthDay,
-}
-
-/// A language's grammar: its lexicon and the few choices the engine needs.
-pub struct Grammar {
-    /// The language.
-    pub lang: Lang,
-    /// Phrases and their meanings, built once.
-    pub lexicon: &'static LazyLock<Lexicon>,
-    /// Shorthand and misspellings mapped to the lexicon's words.
-    pub spelling: for<'w> fn(&'w str) -> &'w str,
-    /// The order of numeric dates.
-    pub date_order: DateOrder,
-    /// Whether "21-05" (two numbers and a dash) is a date; otherwise dashes need a year.
-    pub dash_dates: bool,
-    /// A rule tried before all others at each position, for words that need context.
-    pub hook: fn(&Reader<'_>, usize) -> Option<(Piece, usize)>,
-}
-
-impl std::fmt::Debug for Grammar {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Grammar")
-            .field("lang", &self.lang)
-            .finish_non_exhaustive()
-    }
-}
-
-/// FNV-1a: lexicon keys are short words, where SipHash's setup cost dominates.
-#[derive(Default)]
-pub struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
+/// One word of a lexicon phrase after the first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Word(String),
+    Punct(char),
+    Number(u32),
 }
 
 struct Entry {
-    rest: Vec<&'static str>,
+    rest: Vec<Part>,
     lex: Lex,
 }
 
-/// A lexicon indexed by first word, longest phrases first.
+/// A pack's lexicon, indexed by first word, longest phrases first.
 pub struct Lexicon {
-    by_first: HashMap<&'static str, Vec<Entry>, BuildHasherDefault<Fnv>>,
+    by_first: HashMap<String, Vec<Entry>>,
 }
 
 impl Lexicon {
-    /// Builds the index of `entries` ("phrase words separated by spaces", meaning).
-    ///
-    /// Phrase words are normalised (lowercase, no accents); a word made of one punctuation
-    /// mark matches that mark ("p . m ." matches "p.m.").
-    pub fn new(entries: &'static [(&'static str, Lex)]) -> Lexicon {
-        let mut by_first: HashMap<&'static str, Vec<Entry>, BuildHasherDefault<Fnv>> =
-            HashMap::default();
-        for (phrase, lex) in entries {
-            let mut words = phrase.split_whitespace();
-            let Some(first) = words.next() else { continue };
-            by_first.entry(first).or_default().push(Entry {
-                rest: words.collect(),
-                lex: *lex,
-            });
+    /// Builds the index of a pack's lexicon. Phrase words are split and spelled as the
+    /// tokenizer and the pack split and spell text ("won't" → "will" "not"); a word made of one
+    /// punctuation mark matches that mark ("p . m ." matches "p.m."), digits match a number.
+    fn new(pack: &Pack) -> Lexicon {
+        let mut by_first: HashMap<String, Vec<Entry>> = HashMap::new();
+        for (phrase, lex) in pack.lexicon {
+            let mut parts = phrase
+                .split_whitespace()
+                .flat_map(split_word)
+                .flat_map(|w| (pack.spelling)(w).split_whitespace())
+                .map(|w| {
+                    let mut chars = w.chars();
+                    match (chars.next(), chars.next()) {
+                        (Some(c), None) if !c.is_alphanumeric() => Part::Punct(c),
+                        _ => match w.parse::<u32>() {
+                            Ok(n) => Part::Number(n),
+                            Err(_) => Part::Word(w.to_string()),
+                        },
+                    }
+                });
+            let Some(Part::Word(first)) = parts.next() else {
+                continue;
+            };
+            let entries = by_first.entry(first).or_default();
+            let rest: Vec<Part> = parts.collect();
+            // The first listing of a phrase is its meaning.
+            if !entries.iter().any(|e| e.rest == rest) {
+                entries.push(Entry { rest, lex: *lex });
+            }
         }
         for list in by_first.values_mut() {
             list.sort_by_key(|e| std::cmp::Reverse(e.rest.len()));
@@ -279,29 +94,42 @@ impl Lexicon {
     }
 }
 
-/// Reads one text's tokens with one grammar.
+static LEXICONS: LazyLock<[Lexicon; 2]> = LazyLock::new(|| {
+    [
+        Lexicon::new(&crate::lang::es::PACK),
+        Lexicon::new(&crate::lang::en::PACK),
+    ]
+});
+
+fn lexicon(pack: &Pack) -> &'static Lexicon {
+    match pack.lang {
+        Lang::Es => &LEXICONS[0],
+        Lang::En => &LEXICONS[1],
+    }
+}
+
+/// Reads one text's tokens with one pack.
 pub struct Reader<'a> {
     /// The tokens.
     pub tokens: &'a Tokens,
-    /// The grammar.
-    pub grammar: &'a Grammar,
+    /// The pack.
+    pub pack: &'static Pack,
+    lexicon: &'static Lexicon,
     /// Each token's word after the spelling fixes ("" for numbers and punctuation).
     words: Vec<&'a str>,
     /// The longest lexicon phrase at each token, looked up once.
     phrases: Vec<Option<(Lex, usize)>>,
 }
 
-/// A piece and the byte span of the text it came from.
-pub type Spanned = (Piece, Range<usize>);
-
 impl<'a> Reader<'a> {
     /// Reads every token into pieces, appending them to `out`.
-    pub fn read(tokens: &'a Tokens, grammar: &'a Grammar, out: &mut Vec<Spanned>) {
+    pub fn read(tokens: &'a Tokens, pack: &'static Pack, out: &mut Vec<Spanned>) {
         let mut r = Reader {
             tokens,
-            grammar,
+            pack,
+            lexicon: lexicon(pack),
             words: (0..tokens.len())
-                .map(|i| (grammar.spelling)(tokens.word(i)))
+                .map(|i| (pack.spelling)(tokens.word(i)))
                 .collect(),
             phrases: Vec::new(),
         };
@@ -341,19 +169,22 @@ impl<'a> Reader<'a> {
         if first.is_empty() {
             return None;
         }
-        let entries = self.grammar.lexicon.by_first.get(first)?;
+        let entries = self.lexicon.by_first.get(first)?;
         'entries: for e in entries {
             let mut j = i + 1;
             for part in &e.rest {
                 // Hyphenated compounds ("end-of-day", "year-end") read as separate words.
-                if self.tokens.punct(j) == Some('-') && self.tokens.glued(j) && part.len() > 1 {
+                if self.tokens.punct(j) == Some('-')
+                    && self.tokens.glued(j)
+                    && matches!(part, Part::Word(w) if w.len() > 1)
+                {
                     j += 1;
                 }
-                let ok = match self.tokens.get(j).map(|t| t.kind) {
-                    Some(Kind::Word) => self.word(j) == *part,
-                    Some(Kind::Punct(c)) => {
-                        let mut buf = [0u8; 4];
-                        *part == &*c.encode_utf8(&mut buf)
+                let ok = match (self.tokens.get(j).map(|t| t.kind), part) {
+                    (Some(Kind::Word), Part::Word(w)) => self.word(j) == w,
+                    (Some(Kind::Punct(c)), Part::Punct(p)) => c == *p,
+                    (Some(Kind::Number), Part::Number(n)) => {
+                        self.tokens.number(j) == Some(*n) && self.tokens.glued(j)
                     }
                     _ => false,
                 };
@@ -378,91 +209,25 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A count for a duration: a number, or the indefinite article ("a day", "un mes").
+    fn count(&self, i: usize) -> Option<(u32, usize, bool)> {
+        self.num(i).or_else(|| match self.lex(i) {
+            Some((Lex::One, e)) => Some((1, e, false)),
+            _ if self.one_word(i) => Some((1, i + 1, false)),
+            _ => None,
+        })
+    }
+
+    /// Whether the word at `i` alone means the indefinite article.
+    fn one_word(&self, i: usize) -> bool {
+        self.lexicon
+            .by_first
+            .get(self.word(i))
+            .is_some_and(|list| list.iter().any(|e| e.rest.is_empty() && e.lex == Lex::One))
+    }
+
     fn lex_is(&self, i: usize, f: impl Fn(Lex) -> bool) -> Option<usize> {
         self.lex(i).filter(|(l, _)| f(*l)).map(|(_, e)| e)
-    }
-
-    /// A bare immediate word at `i` (one token), read with the language's `words`: a demand
-    /// ([`Piece::Now`]), a weak demand that "no rush" outweighs ([`Piece::BareNow`]) or an
-    /// adverb ([`Piece::Gap`]). `mid_clause`: whether it may count before the end of its clause
-    /// ("now", "ahora"; not "ya", which there means "already").
-    pub fn bare_now(&self, i: usize, words: &BareNow, mid_clause: bool) -> (Piece, usize) {
-        let (start, end) = self.clause_around(i);
-        let asked = self.asked(start, end);
-        let closes = i + 1 >= end || words.closers.contains(&self.word(i + 1));
-        let piece = if closes {
-            if asked {
-                Piece::Now
-            } else if (start..i).any(|k| {
-                // "we have to publish it now", "hay que cambiarlo ahora": an obligation.
-                words.states.contains(&self.word(k)) && !matches!(self.word(k + 1), "to" | "que")
-            }) {
-                Piece::Gap
-            } else if i > start && words.subjects.contains(&self.word(start)) {
-                Piece::BareNow
-            } else {
-                Piece::Now
-            }
-        } else {
-            let after_ok = i > start && !words.not_after.contains(&self.word(i.saturating_sub(1)));
-            let before_ok = !words.not_before.contains(&self.word(i + 1));
-            // Before the end of the clause it must follow the request ("need now the
-            // report"), not come before its verb ("la bio ahora debe decir…").
-            if mid_clause && self.asked(start, i) && after_ok && before_ok {
-                Piece::Now
-            } else {
-                Piece::Gap
-            }
-        };
-        (piece, i + 1)
-    }
-
-    /// An intensified immediate phrase ("right now", "ahora mismo") from `i` to `e`: a demand
-    /// unless its clause is a statement with no demand word ("I'm swamped right now").
-    pub fn intense_now(&self, i: usize, e: usize, words: &BareNow) -> (Piece, usize) {
-        let (start, end) = self.clause_around(i);
-        let end = end.max(e);
-        let statement = (start..end).any(|k| {
-            (k < i || k >= e)
-                && words.states.contains(&self.word(k))
-                && !matches!(self.word(k + 1), "to" | "que")
-        });
-        if statement && !self.asked(start, end) {
-            (Piece::Gap, e)
-        } else {
-            (Piece::Now, e)
-        }
-    }
-
-    /// The clause around token `i`: the index of its first token and the index of the break
-    /// that ends it (or the end of the text).
-    fn clause_around(&self, i: usize) -> (usize, usize) {
-        let is_break = |k: usize| {
-            self.tokens
-                .punct(k)
-                .is_some_and(|c| matches!(punct_piece(c), Piece::Break { .. }))
-        };
-        let start = (0..i).rev().find(|&k| is_break(k)).map_or(0, |k| k + 1);
-        let end = (i + 1..self.tokens.len())
-            .find(|&k| is_break(k))
-            .unwrap_or(self.tokens.len());
-        (start, end)
-    }
-
-    /// Whether the clause from `start` to the break at `end` has a demand word, counting a
-    /// "please" / "por favor" tacked on after a comma ("Sube ahora la foto, por favor.").
-    fn asked(&self, start: usize, end: usize) -> bool {
-        let demand = |k: usize| match self.lex(k) {
-            Some((Lex::Piece(Piece::Cue(Cue::Demand)), e)) => Some(e),
-            _ => None,
-        };
-        (start..end).any(|k| demand(k).is_some())
-            || self.tokens.punct(end) == Some(',')
-                && demand(end + 1).is_some_and(|e| {
-                    self.tokens
-                        .get(e)
-                        .is_none_or(|t| matches!(t.kind, Kind::Punct(_)))
-                })
     }
 
     /// The lexicon meaning of the token before `i` (one word, no lookahead).
@@ -479,10 +244,53 @@ impl<'a> Reader<'a> {
         None
     }
 
-    fn piece_at(&self, i: usize, prev: Piece) -> (Piece, usize) {
-        if let Some(m) = (self.grammar.hook)(self, i) {
-            return m;
+    /// Whether token `i` starts a clause: the text's start, or right after punctuation.
+    fn clause_start(&self, i: usize) -> bool {
+        i.checked_sub(1)
+            .is_none_or(|p| self.tokens.punct(p).is_some_and(|c| c != '¡' && c != '¿'))
+    }
+
+    /// Whether token `i` ends a clause: the end, punctuation, or a word that closes a request
+    /// ("please", "porfa", "so").
+    fn closes_at(&self, i: usize) -> bool {
+        match self.tokens.get(i).map(|t| t.kind) {
+            None | Some(Kind::Punct(_)) => true,
+            Some(Kind::Word) => self.pack.now_closers.contains(&self.word(i)),
+            Some(Kind::Number) => false,
         }
+    }
+
+    /// The verb form at `i` in context: not after an article, and with the person a pronoun
+    /// right before it names ("te mando", "me lo pasas").
+    fn verb_at(&self, i: usize) -> Option<Verb> {
+        let t = self.tokens.get(i)?;
+        if t.kind != Kind::Word {
+            return None;
+        }
+        let prev = i.checked_sub(1).map(|p| self.word(p)).unwrap_or("");
+        let mut v = morph::analyse(self.pack, self.word(i), t.final_accent)?;
+        // After an article or a preposition a form is a noun ("la entrega", "the call"), but
+        // an infinitive stays one ("para terminarlo", "antes de mandarlo").
+        if morph::determiner(self.pack, prev) && v.tense != Tense::Infinitive {
+            return None;
+        }
+        // Object pronouns before the verb: the first that names a person says for whom.
+        let mut k = i;
+        while let Some(p) = k.checked_sub(1) {
+            match morph::proclitic(self.pack, self.word(p)) {
+                Some(person) => {
+                    if person.is_some() {
+                        v.to = person;
+                    }
+                    k = p;
+                }
+                None => break,
+            }
+        }
+        Some(v)
+    }
+
+    fn piece_at(&self, i: usize, prev: Piece) -> (Piece, usize) {
         let Some(tok) = self.tokens.get(i) else {
             return (Piece::Gap, i + 1);
         };
@@ -491,17 +299,168 @@ impl<'a> Reader<'a> {
             Kind::Number => self
                 .number(i, tok.value, i + 1, true, prev)
                 .unwrap_or_else(|| (Piece::Gap, self.skip_number(i))),
-            Kind::Word => match self.lex(i) {
-                None => (Piece::Gap, i + 1),
-                Some((lex, e)) => self.word_piece(i, lex, e, prev),
-            },
+            Kind::Word => self.word_at(i, prev),
+        }
+    }
+
+    fn word_at(&self, i: usize, prev: Piece) -> (Piece, usize) {
+        let word = self.word(i);
+        if let Some((_, day)) = self.pack.guarded_days.iter().find(|(w, _)| *w == word) {
+            let before = i.checked_sub(1).map(|p| self.word(p)).unwrap_or("");
+            if self.pack.day_guards.contains(&before) {
+                let mode = if before == "this" {
+                    WeekdayMode::This
+                } else {
+                    WeekdayMode::Next
+                };
+                return (Piece::Day(DayRef::Weekday(*day, mode)), i + 1);
+            }
+            return (Piece::Gap, i + 1);
+        }
+        if word == "'s" {
+            // "it's", "that's", "let's": is / us; "Ana's", "today's": a possessive.
+            let before = i.checked_sub(1).map(|p| self.word(p)).unwrap_or("");
+            return if morph::subject(self.pack, before).is_some()
+                || matches!(before, "what" | "here" | "who" | "where" | "how" | "let")
+            {
+                (
+                    Piece::Verb(Verb {
+                        kind: VerbKind::Be,
+                        tense: Tense::Present,
+                        person: Some(Person::It),
+                        to: None,
+                    }),
+                    i + 1,
+                )
+            } else {
+                (Piece::Glue, i + 1)
+            };
+        }
+        if let Some(end) = self.day_letters(i) {
+            return (Piece::Range, end);
+        }
+        if let Some((lex, e)) = self.lex(i) {
+            let (piece, end) = self.word_piece(i, lex, e, prev);
+            // "am" and "may" away from a number are verbs ("I am", "you may").
+            if piece == Piece::Gap
+                && matches!(lex, Lex::Meridiem(_) | Lex::Month(_))
+                && let Some(v) = self.verb_at(i)
+            {
+                return (Piece::Verb(v), i + 1);
+            }
+            return self.possessive(piece, end);
+        }
+        if let Some(p) = morph::subject(self.pack, word) {
+            return (Piece::Subject(p), i + 1);
+        }
+        if let Some(v) = self.verb_at(i) {
+            return (Piece::Verb(v), i + 1);
+        }
+        (Piece::Gap, i + 1)
+    }
+
+    /// "today's", "Friday's": a day that qualifies a noun is no limit ("today's paper"), unless
+    /// the noun is the deadline itself ("Friday's deadline").
+    fn possessive(&self, piece: Piece, end: usize) -> (Piece, usize) {
+        if !matches!(piece, Piece::Day(_) | Piece::Part(_) | Piece::Period(_))
+            || self.word(end) != "'s"
+        {
+            return (piece, end);
+        }
+        match self.lex(end + 1) {
+            Some((Lex::Piece(Piece::Cue(Cue::Deadline)), _)) => (piece, end + 1),
+            _ => (Piece::Cue(Cue::Idiom), end + 1),
+        }
+    }
+
+    /// Spanish weekday letters joined as a range: "L-V", "L a V", "L–S".
+    fn day_letters(&self, i: usize) -> Option<usize> {
+        let letter = |k: usize| {
+            let w = self.tokens.word(k);
+            w.len() == 1 && "lmxjvsd".contains(w) && self.tokens.get(k).is_some_and(|t| t.capital)
+        };
+        if !letter(i) {
+            return None;
+        }
+        let j = match self.tokens.punct(i + 1) {
+            Some('-' | '–' | '—' | '/') => i + 2,
+            _ if self.word(i + 1) == "a" => i + 2,
+            _ => return None,
+        };
+        letter(j).then_some(j + 1)
+    }
+
+    /// An immediate "now" / "ahora" / "ya" at `i` (ending before `e`): immediate where it
+    /// qualifies the request (it closes the clause: "send it now", "cámbialo ya", or follows
+    /// the verb and its object: "update it now with the photo"); an adverb of a statement where
+    /// it comes before a verb or after a subject or an auxiliary ("we now have", "should now
+    /// say", "ahora pone"); a discourse marker opening a clause before a comma ("Now, about…").
+    fn now_at(&self, i: usize, e: usize) -> (Piece, usize) {
+        let start = self.clause_start(i);
+        if start && self.tokens.punct(e) == Some(',') {
+            return (Piece::Gap, e);
+        }
+        let closes = self.closes_at(e);
+        // "ya" means "already" unless it closes its clause ("¡Ya!", "cámbialo ya").
+        let already = self.pack.lang == Lang::Es && self.word(i) == "ya";
+        if already {
+            return if closes && (!start || e >= self.tokens.len() || self.tokens.punct(e).is_some())
+            {
+                (Piece::Now, e)
+            } else {
+                (Piece::Gap, e)
+            };
+        }
+        if closes {
+            return (Piece::Now, e);
+        }
+        let before_statement = i.checked_sub(1).is_some_and(|p| {
+            morph::subject(self.pack, self.word(p)).is_some()
+                || matches!(
+                    self.verb_at(p).map(|v| v.kind),
+                    Some(
+                        VerbKind::Will
+                            | VerbKind::Would
+                            | VerbKind::Can
+                            | VerbKind::Must
+                            | VerbKind::Do
+                            | VerbKind::Be
+                            | VerbKind::Have
+                    )
+                )
+        });
+        let verb_after = self.verb_at(e).is_some()
+            || morph::subject(self.pack, self.word(e)).is_some()
+            || morph::proclitic(self.pack, self.word(e)).is_some();
+        if start || before_statement || verb_after {
+            (Piece::Gap, e)
+        } else {
+            (Piece::Now, e)
         }
     }
 
     fn word_piece(&self, i: usize, lex: Lex, e: usize, prev: Piece) -> (Piece, usize) {
         let found = match lex {
+            Lex::Piece(Piece::Now) => Some(self.now_at(i, e)),
             Lex::Piece(p) => Some((p, e)),
+            Lex::Farewell => {
+                // "¡Hasta mañana!", "Hasta luego.": a farewell standing alone; "hasta el lunes"
+                // only when exclaimed ("Tienes hasta el lunes" is a limit).
+                let before = i.checked_sub(1).map(|p| self.tokens.punct(p));
+                let after = self.tokens.get(e).map(|t| t.kind);
+                let alone = matches!(before, None | Some(Some(_)))
+                    && matches!(after, None | Some(Kind::Punct(_)));
+                let exclaimed = before == Some(Some('¡')) || self.tokens.punct(e) == Some('!');
+                let with_day = self.word(i + 1) == "el";
+                let alone = alone && (!with_day || exclaimed);
+                Some(if alone {
+                    (Piece::Gap, e)
+                } else {
+                    (Piece::By, i + 1)
+                })
+            }
             Lex::Num(v) => self.number(i, v, e, false, prev),
+            Lex::One => self.duration(i, false),
             Lex::DurPrep => self.duration(e, true),
             Lex::ClockPrep { strong } => self.clock_after_prep(e, strong || after_limit(prev)),
             Lex::Weekday(w) => Some(self.weekday(w, WeekdayMode::Next, e)),
@@ -515,7 +474,7 @@ impl<'a> Reader<'a> {
             },
             Lex::Last => match self.lex(e) {
                 Some((Lex::Weekday(_) | Lex::Month(_) | Lex::Unit(_), e2)) => {
-                    Some((Piece::Gap, e2))
+                    Some((Piece::Cue(Cue::Past), e2))
                 }
                 _ => None,
             },
@@ -547,15 +506,78 @@ impl<'a> Reader<'a> {
                 },
                 None => Some((Piece::Glue, e)),
             },
+            Lex::And => Some((Piece::Cue(Cue::And), e)),
             _ => None,
         };
         found.unwrap_or(match lex {
-            Lex::DurPrep | Lex::ClockPrep { .. } | Lex::Article | Lex::And => (Piece::Glue, e),
+            Lex::DurPrep | Lex::ClockPrep { .. } | Lex::Article | Lex::One => (Piece::Glue, e),
             _ => (Piece::Gap, e),
         })
     }
 
-    /// After a number that is not a time expression: skip its decimal or grouped parts too.
+    /// Whether the number at `i` sits in code or an identifier: glued to a letter before it
+    /// ("v2", "a1"), or inside brackets or after "=" glued to a name ("plot(1:10)", "x=10").
+    fn in_code(&self, i: usize) -> bool {
+        let Some(p) = i.checked_sub(1) else {
+            return false;
+        };
+        if !self.tokens.glued(i) {
+            return false;
+        }
+        match self.tokens.get(p).map(|t| t.kind) {
+            Some(Kind::Word) => true,
+            Some(Kind::Punct('(' | '[' | '{' | '=' | '`' | '_' | '#' | '@' | '$')) => {
+                p.checked_sub(1).is_some_and(|q| {
+                    self.tokens.glued(p)
+                        && matches!(
+                            self.tokens.get(q).map(|t| t.kind),
+                            Some(Kind::Word | Kind::Number | Kind::Punct('_' | ')' | ']'))
+                        )
+                }) || matches!(self.tokens.punct(p), Some('[' | '=' | '`' | '#'))
+            }
+            _ => false,
+        }
+    }
+
+    /// A range of hours or days starting at the number `i`: "de 10 a 20h", "9:00-18:00",
+    /// "10am-1pm", "from 9 to 5", "del 24 al 6". The index after it.
+    fn range_at(&self, i: usize) -> Option<usize> {
+        let v = self.tokens.number(i)?;
+        let (first_end, first_marked) = match self.clock(v, i + 1, true) {
+            Some((Piece::Clock(_), e)) => (e, e > i + 1),
+            _ => (i + 1, false),
+        };
+        let before = i.checked_sub(1).map(|p| self.word(p)).unwrap_or("");
+        let opened = matches!(
+            before,
+            "de" | "del" | "desde" | "from" | "between" | "entre" | "of"
+        );
+        let (j, dash) = match self.tokens.punct(first_end) {
+            Some('-' | '–' | '—') => (first_end + 1, true),
+            _ => match self.word(first_end) {
+                "a" | "al" | "to" | "till" | "until" | "through" | "hasta" => {
+                    (first_end + 1, false)
+                }
+                "y" | "and" if opened => (first_end + 1, false),
+                _ => return None,
+            },
+        };
+        let v2 = self.tokens.number(j)?;
+        match self.clock(v2, j + 1, true) {
+            Some((Piece::Clock(_), e2)) => {
+                let second_marked = e2 > j + 1;
+                let ok = if dash {
+                    first_marked || second_marked
+                } else {
+                    opened || first_marked || second_marked
+                };
+                ok.then_some(e2)
+            }
+            _ if opened && (1..=31).contains(&v) && (1..=31).contains(&v2) => Some(j + 1),
+            _ => None,
+        }
+    }
+
     fn skip_number(&self, i: usize) -> usize {
         let mut j = i + 1;
         while matches!(self.tokens.punct(j), Some('.' | ',' | ':' | '/' | '-'))
@@ -578,19 +600,25 @@ impl<'a> Reader<'a> {
         prev: Piece,
     ) -> Option<(Piece, usize)> {
         if digits {
+            if self.in_code(i) {
+                return Some((Piece::Number, self.skip_number(i)));
+            }
             if let Some(end) = self.identifier_or_price(i) {
-                return Some((Piece::Gap, end));
+                return Some((Piece::Number, end));
+            }
+            if let Some(end) = self.range_at(i) {
+                return Some((Piece::Range, end));
             }
             if let Some(m) = self.numeric_date(i) {
                 return Some(m);
             }
             if let Some(end) = self.number_run(i) {
-                return Some((Piece::Gap, end));
+                return Some((Piece::Number, end));
             }
             let end = self.skip_number(i);
             if end > i + 3 {
                 // 1.2.3, 10/20/30/40: not a date, not a time.
-                return Some((Piece::Gap, end));
+                return Some((Piece::Number, end));
             }
         }
         if let Some(m) = self.duration(i, false) {
@@ -622,7 +650,12 @@ impl<'a> Reader<'a> {
                 .is_some_and(|p| matches!(self.lex(p), Some((Lex::NumberNoun | Lex::Currency, _))))
         });
         let long = self.tokens.get(i).is_some_and(|t| t.digits >= 5);
-        (sym_before || sym_after || noun_before || long).then_some(end)
+        // "15,600", "1.250": a thousands separator.
+        let thousands = matches!(self.tokens.punct(i + 1), Some(',' | '.'))
+            && self.tokens.glued(i + 1)
+            && self.tokens.glued(i + 2)
+            && self.tokens.get(i + 2).is_some_and(|t| t.digits == 3);
+        (sym_before || sym_after || noun_before || long || thousands).then_some(end)
     }
 
     /// Three or more numbers separated by spaces or dashes (a phone number): the index after.
@@ -674,7 +707,7 @@ impl<'a> Reader<'a> {
             }
             // "3-5 days" is a range, read by the duration rule; "9-5" is not an English date.
             if sep == '-'
-                && (!self.grammar.dash_dates
+                && (!self.pack.dash_dates
                     || matches!(self.lex(i + 3), Some((Lex::Unit(_) | Lex::Business, _))))
             {
                 return None;
@@ -689,7 +722,15 @@ impl<'a> Reader<'a> {
             .and_then(|y| i32::try_from(y).ok())
             .filter(|y| (1..10000).contains(y));
         if !valid || (a_digits == 4 || third.is_some()) && year.is_none() {
-            return Some((Piece::Gap, end));
+            return Some((Piece::Number, end));
+        }
+        // "3/4 of the budget", "2/3 de la página": a fraction.
+        if year.is_none()
+            && let Some(e2) = self.lex_is(end, |l| l == Lex::Of)
+            && self.tokens.get(e2).is_some_and(|t| t.kind == Kind::Word)
+            && !matches!(self.lex(e2), Some((Lex::Month(_), _)))
+        {
+            return Some((Piece::Number, e2));
         }
         Some((
             Piece::Day(DayRef::Date {
@@ -706,7 +747,7 @@ impl<'a> Reader<'a> {
         if a > 12 {
             return (a, b);
         }
-        match self.grammar.date_order {
+        match self.pack.date_order {
             DateOrder::DayMonth => (a, b),
             DateOrder::MonthDay => (b, a),
         }
@@ -715,7 +756,7 @@ impl<'a> Reader<'a> {
     /// Durations: "48 horas", "dos días hábiles", "an hour and a half"; `i` is the number
     /// (or, after a preposition, a bare unit: "in the next hour").
     fn duration(&self, i: usize, after_prep: bool) -> Option<(Piece, usize)> {
-        let (n, mut j, bare_unit, digits) = match self.num(i) {
+        let (n, mut j, bare_unit, digits) = match self.count(i) {
             Some((v, e, digits)) => (v, e, false, digits),
             None if after_prep => (1, i, true, false),
             None => return None,
@@ -732,6 +773,7 @@ impl<'a> Reader<'a> {
             tenths = f;
             j += 2;
         }
+        let article = !digits && !bare_unit && self.one_word(i);
         let mut range = false;
         if !bare_unit && self.tokens.punct(j) == Some('-') && self.tokens.number(j + 1).is_some() {
             range = true;
@@ -741,6 +783,12 @@ impl<'a> Reader<'a> {
         if let Some(e) = self.lex_is(j, |l| l == Lex::Business) {
             business = true;
             j = e;
+        }
+        // "una hora y media", "an hour and a half": one duration the lexicon names whole.
+        if n == 1
+            && let Some((Lex::Piece(Piece::Elapsed(s)), e)) = self.lex(j)
+        {
+            return Some((Piece::Elapsed(s), e));
         }
         let (unit, mut j) = match self.lex(j) {
             Some((Lex::Unit(u), e)) => (u, e),
@@ -766,15 +814,27 @@ impl<'a> Reader<'a> {
         let not_ahead = lasting
             || matches!(self.lex_before(i), Some(Lex::NotAhead | Lex::Last))
             || matches!(self.lex(j), Some((Lex::NotAhead, _)));
+        // "50 cents a day", "24 hours a day": a rate, not a duration.
+        let rate_before = article
+            && !after_prep
+            && i.checked_sub(1).is_some_and(|p| {
+                self.tokens.number(p).is_some()
+                    || matches!(self.lex(p), Some((Lex::Currency | Lex::Unit(_), _)))
+            });
+        let rate_after = self.one_word(j) && matches!(self.lex(j + 1), Some((Lex::Unit(_), _)));
+        if rate_after {
+            return Some((Piece::Recurring, j + 2));
+        }
+        if rate_before {
+            return Some((Piece::Recurring, j));
+        }
         // "got a minute?" is not a deadline; "in a minute", "una semana" are.
         let idle_moment =
             !after_prep && !digits && n == 1 && matches!(unit, Unit::Minute | Unit::Hour);
-        if range
-            || not_ahead
-            || idle_moment
-            || n > MAX_DURATION
-            || (bare_unit && unit != Unit::Hour)
-        {
+        if range {
+            return Some((Piece::Range, j));
+        }
+        if not_ahead || idle_moment || n > MAX_DURATION || (bare_unit && unit != Unit::Hour) {
             return Some((Piece::Gap, j));
         }
         let n64 = i64::from(n);
@@ -821,6 +881,10 @@ impl<'a> Reader<'a> {
                 }),
                 end,
             ));
+        }
+        if ordinal && matches!(self.lex(j), Some((Lex::NumberNoun, _))) {
+            // "1st Qtr", "2nd floor".
+            return Some((Piece::Number, j));
         }
         ordinal.then_some((
             Piece::Day(DayRef::Date {
@@ -895,7 +959,7 @@ impl<'a> Reader<'a> {
         let mut mode = mode;
         let mut j = e;
         // "de lunes a viernes", "Monday through Friday": a range of days, not a deadline.
-        let joiner = if self.tokens.punct(j) == Some('-') {
+        let joiner = if matches!(self.tokens.punct(j), Some('-' | '–' | '—')) {
             Some(j + 1)
         } else {
             self.lex_is(j, |l| {
@@ -903,10 +967,10 @@ impl<'a> Reader<'a> {
             })
         };
         if let Some((Lex::Weekday(_), e2)) = joiner.and_then(|k| self.lex(k)) {
-            return (Piece::Gap, e2);
+            return (Piece::Range, e2);
         }
         match self.lex(j) {
-            Some((Lex::PastAfter, e2)) => return (Piece::Gap, e2),
+            Some((Lex::PastAfter, e2)) => return (Piece::Cue(Cue::Past), e2),
             Some((Lex::Next, e2)) => {
                 mode = WeekdayMode::Next;
                 j = e2;
@@ -1119,49 +1183,5 @@ fn punct_piece(c: char) -> Piece {
         }
         '(' | ')' | '\'' => Piece::Glue,
         _ => Piece::Gap,
-    }
-}
-
-/// Helpers shared by the language files' lexicons.
-pub mod build {
-    use super::*;
-
-    /// A part of the day.
-    pub const fn part(p: Part) -> Lex {
-        Lex::Piece(Piece::Part(p))
-    }
-    /// A period.
-    pub const fn period(p: Period) -> Lex {
-        Lex::Piece(Piece::Period(p))
-    }
-    /// A day.
-    pub const fn day(d: DayRef) -> Lex {
-        Lex::Piece(Piece::Day(d))
-    }
-    /// A clause cue.
-    pub const fn cue(c: Cue) -> Lex {
-        Lex::Piece(Piece::Cue(c))
-    }
-    /// An IANA zone.
-    pub const fn zone(tz: chrono_tz::Tz) -> Lex {
-        Lex::Piece(Piece::Zone(Zone::Named(tz)))
-    }
-    /// Immediate.
-    pub const NOW: Lex = Lex::Piece(Piece::Now);
-    /// No deadline.
-    pub const NO_DEADLINE: Lex = Lex::Piece(Piece::NoDeadline);
-    /// Before.
-    pub const BEFORE: Lex = Lex::Piece(Piece::Before);
-    /// By.
-    pub const BY: Lex = Lex::Piece(Piece::By);
-    /// Anaphor.
-    pub const ANAPHOR: Lex = Lex::Piece(Piece::Anaphor);
-    /// Glue.
-    pub const GLUE: Lex = Lex::Piece(Piece::Glue);
-    /// A word that is known but means nothing here (stops a longer misreading).
-    pub const NOTHING: Lex = Lex::Piece(Piece::Gap);
-    /// Elapsed minutes.
-    pub const fn minutes(m: i64) -> Lex {
-        Lex::Piece(Piece::Elapsed(m * 60))
     }
 }

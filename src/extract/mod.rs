@@ -4,16 +4,18 @@
 //! time mean 18:00, "antes del viernes" means Thursday 18:00, and so on. This module is the
 //! interface the policy uses. The work is a pipeline of small steps:
 //!
-//! 1. [`quote`]: keep only the sender's own lines (no `>` quotes, no history, no forwards);
+//! 1. [`segment`](crate::segment): keep only the client's message (no greeting, signature,
+//!    disclaimer, footer, quoted or forwarded history);
 //! 2. [`token`]: split into words, numbers and punctuation; lowercase, drop accents;
-//! 3. [`grammar`] with a language's lexicon ([`es`], [`en`]): tokens → typed pieces (a day, a
-//!    clock time, a duration, "antes de", an event word…);
-//! 4. [`compose`]: pieces → expressions ([`expr::Reading`]), and per clause whether each one is
-//!    a demand, an event, cancelled or in the past;
-//! 5. [`resolve`]: expression → instant, on the local calendar of the sender's zone.
+//! 3. [`grammar`] with a language pack: tokens → typed pieces (a day, a clock time, a
+//!    duration, "antes de", a verb form read by [`morph`], a clause word…);
+//! 4. [`compose`]: pieces → time expressions with their bounds;
+//! 5. [`role`]: each expression's role in its clause (request, event, plan, schedule, past…)
+//!    and how sure that is; only strong requests count;
+//! 6. [`resolve`]: expression → instant, on the local calendar of the sender's zone.
 //!
-//! Only step 3's lexicons know a language. A new language is a new lexicon file listed in
-//! [`GRAMMARS`]; the resolver and the clause rules stay as they are.
+//! Only step 3 knows a language, through its pack; the other steps stay as they are for a new
+//! language.
 //!
 //! Where the conventions are silent, the extractor chooses:
 //!
@@ -24,31 +26,31 @@
 //! - a date with an explicit year that has already passed names no deadline;
 //! - "10 días antes", "3 days ago", "24 horas al día", ranges ("3-5 days", "de lunes a
 //!   viernes") and lead times ("shipping takes 48 hours") are not deadlines;
-//! - a text whose language is unclear is read by every grammar; the one that recognises more of
+//! - polite hedges keep a request ("si puedes, para el viernes"); a real condition does not
+//!   ("si la junta aprueba, lo necesitaríamos para marzo");
+//! - a text whose language is unclear is read by every pack; the one that recognises more of
 //!   it wins.
 
 pub mod compose;
-pub mod en;
-pub mod es;
 pub mod expr;
 pub mod grammar;
-pub mod quote;
+pub mod morph;
 pub mod resolve;
+pub mod role;
 pub mod token;
 
 use std::ops::Range;
 
 use chrono::{DateTime, FixedOffset};
 
-use self::compose::Status;
+use self::compose::What;
 use self::expr::Reading;
-use self::grammar::{Grammar, Reader};
+use self::grammar::{Reader, Spanned};
+use self::role::{Context, Judged, Role, Strength};
 use self::token::Tokens;
-use crate::lang::{self, Lang};
+use crate::lang::{self, Evidence, Lang, PACKS, Pack};
+use crate::segment::Segments;
 use crate::zone::Zone;
-
-/// Every grammar the extractor knows, one per language.
-pub static GRAMMARS: [&Grammar; 2] = [&es::GRAMMAR, &en::GRAMMAR];
 
 /// A deadline a client demanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,179 +59,289 @@ pub struct Deadline {
     pub at: DateTime<FixedOffset>,
     /// The words of the text the deadline was read from, as written.
     pub phrase: String,
-    /// The language of the grammar that read it.
+    /// The language of the pack that read it.
     pub lang: Lang,
+    /// Its role: a request, an immediate word, or the time of an event a request points at.
+    pub role: Role,
 }
 
-/// One time expression found in a text: its words, how it was read, whether it counts, and
-/// the instant it names.
+/// Where a finding was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The subject line.
+    Subject,
+    /// The client's message.
+    Message,
+}
+
+impl Source {
+    /// The name shown to people and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Subject => "subject",
+            Source::Message => "message",
+        }
+    }
+}
+
+/// One time expression found in a text: its words, how it was read, its role, and the instant
+/// it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// Byte span of the words in the text.
+    /// Where it was read.
+    pub source: Source,
+    /// Byte span of the words in the text it was read from.
     pub span: Range<usize>,
     /// The words, as written.
     pub phrase: String,
     /// What they mean (none for an explicit "no deadline").
     pub reading: Option<Reading>,
-    /// Whether they set a deadline, and if not, why.
-    pub status: Status,
-    /// The instant they name, when they name one.
+    /// Its role.
+    pub role: Role,
+    /// How sure the reading is.
+    pub strength: Strength,
+    /// Why it got that role.
+    pub why: &'static str,
+    /// The instant it names, when it names one.
     pub at: Option<DateTime<FixedOffset>>,
-    /// The language of the grammar that read them.
+    /// The language of the pack that read it.
     pub lang: Lang,
+}
+
+impl Finding {
+    /// Whether it sets a deadline.
+    pub fn counts(&self) -> bool {
+        self.role.is_demand() && self.strength == Strength::Strong && self.at.is_some()
+    }
 }
 
 /// The earliest deadline demanded in `text`, read against the reference instant `now` (the Date
 /// header) with calendar words in `zone`, or `None` when the text demands no time limit.
 ///
-/// Quoted lines, replied-to and forwarded history in `text` are ignored.
+/// The text is segmented first: only the client's message counts (see [`crate::segment`]).
 pub fn find(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Option<Deadline> {
-    read(text, now, zone)
-        .into_iter()
-        .filter(|(f, _, _)| f.status.counts())
-        .filter_map(|(f, at, lang)| Some((at?, f.span, lang)))
-        .min_by_key(|(at, _, _)| *at)
-        .map(|(at, span, lang)| Deadline {
-            at,
-            phrase: phrase_of(text.get(span).unwrap_or("")),
-            lang,
-        })
+    earliest(&explain(text, now, zone))
 }
 
-/// The earliest deadline demanded in a mail's subject or in the client's own text.
+/// The earliest deadline demanded in a mail's subject or in the client's message (already
+/// segmented: see [`crate::mail::Inbound::own_text`]).
 pub fn find_in_mail(
     subject: &str,
-    body: &str,
+    message: &str,
     now: DateTime<FixedOffset>,
     zone: Zone,
 ) -> Option<Deadline> {
-    [find(subject, now, zone), find(body, now, zone)]
-        .into_iter()
-        .flatten()
-        .min_by_key(|d| d.at)
+    earliest(&explain_mail(subject, message, now, zone))
 }
 
-/// Every time expression in `text` (its own lines only), in text order, with how it was read
-/// and whether it counts: what `plazo extract` shows people.
-///
-/// The grammar is chosen by the language of the text: the one its function words clearly
-/// favour, or else the one that recognises more of it.
-pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Finding> {
-    read(text, now, zone)
-        .into_iter()
-        .map(|(f, at, lang)| Finding {
-            phrase: phrase_of(text.get(f.span.clone()).unwrap_or("")),
-            span: f.span,
-            reading: f.reading,
-            status: f.status,
+/// The earliest finding that counts, as a deadline.
+pub fn earliest(findings: &[Finding]) -> Option<Deadline> {
+    findings
+        .iter()
+        .filter(|f| f.counts())
+        .filter_map(|f| Some((f.at?, f)))
+        .min_by_key(|(at, _)| *at)
+        .map(|(at, f)| Deadline {
             at,
-            lang,
+            phrase: f.phrase.clone(),
+            lang: f.lang,
+            role: f.role,
         })
-        .collect()
 }
 
-/// Every expression in the sender's own text of `text`, resolved, with its grammar's language.
-fn read(
-    text: &str,
+/// Every time expression in the client's message of `text` (segmented first), in text order,
+/// with its role: what `plazo extract` shows people.
+pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Finding> {
+    let segments = Segments::of(text);
+    let tokens = Tokens::of_lines(segments.message_lines(text));
+    read(text, &tokens, Source::Message, now, zone)
+}
+
+/// Every time expression of a mail's subject and message (already segmented).
+pub fn explain_mail(
+    subject: &str,
+    message: &str,
     now: DateTime<FixedOffset>,
     zone: Zone,
-) -> Vec<(compose::Found, Option<DateTime<FixedOffset>>, Lang)> {
-    let cut = quote::cut_point(text);
-    let tokens = Tokens::of_own_text_until(text, cut);
-    if tokens.is_empty() {
-        return Vec::new();
-    }
+) -> Vec<Finding> {
+    let subject = clean_subject(subject);
+    let mut out = read(subject, &Tokens::of(subject), Source::Subject, now, zone);
+    out.extend(read(
+        message,
+        &Tokens::of(message),
+        Source::Message,
+        now,
+        zone,
+    ));
+    out
+}
+
+/// The pieces each pack reads in the message of `text`, one line each: a debugging aid for
+/// `plazo extract --pieces`.
+pub fn pieces(text: &str) -> Vec<String> {
+    let segments = Segments::of(text);
+    let tokens = Tokens::of_lines(segments.message_lines(text));
     let mut out = Vec::new();
-    for (g, pieces) in read_with_best_grammar(&tokens, text) {
-        for f in compose::compose(&pieces) {
-            let at = f
-                .reading
-                .as_ref()
-                .and_then(|r| resolve::resolve(r, now, zone));
-            out.push((f, at, g.lang));
+    for (pack, pieces) in read_with_best_pack(&tokens) {
+        for (p, span) in pieces {
+            out.push(format!(
+                "{} {:?} {:?}",
+                pack.lang.code(),
+                text.get(span).unwrap_or(""),
+                p
+            ));
         }
     }
     out
 }
 
-/// The evidence for each language in the sender's own words, as [`lang::scores`] counts it
-/// (function words, and two points for each word with "ñ" and for "¿" or "¡"), from the tokens
-/// already made rather than from the text again.
-fn language_points(tokens: &Tokens, text: &str) -> (u32, u32) {
-    let (mut es, mut en) = (0u32, 0u32);
-    let mut marks = false;
-    let mut words = 0;
-    for (i, t) in tokens.list.iter().enumerate() {
-        match t.kind {
-            token::Kind::Word if words < MAX_LANGUAGE_WORDS => {
-                words += 1;
-                let (e, n) = lang::word_points(tokens.word(i));
-                es += e;
-                en += n;
-                let raw = text.get(t.span.clone()).unwrap_or("");
-                if !raw.is_ascii() && raw.contains(['ñ', 'Ñ']) {
-                    es += 2;
-                }
-            }
-            token::Kind::Punct('¿' | '¡') => marks = true,
-            _ => {}
+/// A subject without its reply and forward prefixes ("Re:", "RV:", "Fwd:") and the bracketed
+/// tags of lists and tools ("[PATCH 2/3]", "[EDIS]").
+pub fn clean_subject(subject: &str) -> &str {
+    let mut s = subject.trim();
+    loop {
+        let before = s.len();
+        if s.starts_with('[')
+            && let Some(end) = s.find(']')
+        {
+            s = s[end + 1..].trim_start();
+        }
+        if let Some(colon) = s.find(':')
+            && colon <= 4
+            && s[..colon].chars().all(char::is_alphabetic)
+            && matches!(
+                s[..colon].to_ascii_lowercase().as_str(),
+                "re" | "fw"
+                    | "fwd"
+                    | "rv"
+                    | "aw"
+                    | "wg"
+                    | "tr"
+                    | "enc"
+                    | "r"
+                    | "sv"
+                    | "vs"
+                    | "antw"
+            )
+        {
+            s = s[colon + 1..].trim_start();
+        }
+        if s.len() == before {
+            return s;
         }
     }
-    if marks {
-        es += 2;
-    }
-    (es, en)
 }
 
-/// How many words [`language_points`] looks at, as [`lang::scores`] does.
-const MAX_LANGUAGE_WORDS: usize = 2000;
+/// Reads the tokens of `text` with the pack of its language and judges every expression.
+fn read(
+    text: &str,
+    tokens: &Tokens,
+    source: Source,
+    now: DateTime<FixedOffset>,
+    zone: Zone,
+) -> Vec<Finding> {
+    if tokens.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (pack, pieces) in read_with_best_pack(tokens) {
+        let exprs = compose::expressions(&pieces);
+        let cx = Context {
+            text,
+            pieces: &pieces,
+            subject: source == Source::Subject,
+        };
+        for j in role::judge(&cx, exprs) {
+            out.push(finding(text, source, j, now, zone, pack.lang));
+        }
+    }
+    out.sort_by_key(|f| f.span.start);
+    out
+}
+
+fn finding(
+    text: &str,
+    source: Source,
+    j: Judged,
+    now: DateTime<FixedOffset>,
+    zone: Zone,
+    lang: Lang,
+) -> Finding {
+    let at = j
+        .expr
+        .reading
+        .as_ref()
+        .and_then(|r| resolve::resolve(r, now, zone));
+    let reading = match j.expr.what {
+        What::NoDeadline => None,
+        _ => j.expr.reading,
+    };
+    Finding {
+        source,
+        phrase: phrase_of(text.get(j.expr.span.clone()).unwrap_or("")),
+        span: j.expr.span,
+        reading,
+        role: j.role,
+        strength: j.strength,
+        why: j.why,
+        at,
+        lang,
+    }
+}
 
 /// How far ahead one language's function-word count must be to settle the language alone.
 const CLEAR_LEAD: u32 = 2;
 
-/// Reads `tokens` with the grammar of the text's language and composes the result.
+/// Reads `tokens` with the pack of the text's language.
 ///
-/// When the function words of the sender's own text (`tokens` of `text`) clearly favour one language, only its
-/// grammar reads. Otherwise (short texts such as "no later than Monday") every grammar reads and
-/// the one that recognises more of the text wins, its function-word points included; on a tie
-/// every grammar's reading is kept and the earliest demand decides.
-fn read_with_best_grammar(
-    tokens: &Tokens,
-    text: &str,
-) -> Vec<(&'static Grammar, Vec<grammar::Spanned>)> {
-    let (es, en) = language_points(tokens, text);
-    let points = |l: Lang| match l {
-        Lang::Es => es,
-        Lang::En => en,
-    };
-    let clear = GRAMMARS.iter().find(|g| {
-        GRAMMARS
-            .iter()
-            .all(|o| o.lang == g.lang || points(g.lang) >= points(o.lang) + CLEAR_LEAD)
-    });
-    if let Some(g) = clear {
-        let mut pieces = Vec::with_capacity(tokens.len());
-        Reader::read(tokens, g, &mut pieces);
-        return vec![(*g, pieces)];
+/// When the function words of the text clearly favour one language, only its pack reads.
+/// Otherwise (short texts such as "no later than Monday") every pack reads and the one that
+/// recognises more of the text wins, its function-word points included; on a tie every pack's
+/// reading is kept and the earliest demand decides.
+fn read_with_best_pack(tokens: &Tokens) -> Vec<(&'static Pack, Vec<Spanned>)> {
+    let mut evidence = Evidence::default();
+    for (i, t) in tokens.list.iter().enumerate() {
+        if t.kind == token::Kind::Word {
+            evidence.word(tokens.word(i));
+        } else if let token::Kind::Punct(c) = t.kind {
+            evidence.letter(c);
+        }
     }
-    let mut scored = Vec::with_capacity(GRAMMARS.len());
-    for g in GRAMMARS {
+    let clear = PACKS.iter().find(|p| {
+        PACKS.iter().all(|o| {
+            o.lang == p.lang || evidence.points(p.lang) >= evidence.points(o.lang) + CLEAR_LEAD
+        })
+    });
+    if let Some(pack) = clear {
         let mut pieces = Vec::with_capacity(tokens.len());
-        Reader::read(tokens, g, &mut pieces);
+        Reader::read(tokens, pack, &mut pieces);
+        return vec![(*pack, pieces)];
+    }
+    let mut scored = Vec::with_capacity(PACKS.len());
+    for pack in PACKS {
+        let mut pieces = Vec::with_capacity(tokens.len());
+        Reader::read(tokens, pack, &mut pieces);
         let known = pieces
             .iter()
-            .filter(|(p, _)| !matches!(p, grammar::Piece::Gap | grammar::Piece::Break { .. }))
+            .filter(|(p, _)| {
+                !matches!(
+                    p,
+                    lang::vocab::Piece::Gap
+                        | lang::vocab::Piece::Glue
+                        | lang::vocab::Piece::Break { .. }
+                )
+            })
             .count();
         let score = u32::try_from(known)
             .unwrap_or(u32::MAX)
-            .saturating_add(points(g.lang));
-        scored.push((score, g, pieces));
+            .saturating_add(evidence.points(pack.lang));
+        scored.push((score, pack, pieces));
     }
     let best = scored.iter().map(|(s, _, _)| *s).max().unwrap_or(0);
     scored
         .into_iter()
         .filter(|(s, _, _)| *s == best)
-        .map(|(_, g, p)| (g, p))
+        .map(|(_, p, pieces)| (p, pieces))
         .collect()
 }
 

@@ -11,7 +11,8 @@ use chrono::{
     Timelike, Utc, Weekday,
 };
 
-use super::expr::{Clock, DayRef, Expr, Part, Period, Reading, WeekdayMode};
+use super::expr::{Expr, Reading};
+use crate::lang::vocab::{Clock, DayRef, Part, Period, WeekdayMode};
 use crate::zone::Zone;
 
 /// The longest run of working days counted one by one (about 40 years).

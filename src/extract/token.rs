@@ -1,19 +1,23 @@
-//! Tokenizer and normaliser: the one place that deals with letters, digits and spelling.
+//! Tokenizer: the one place that deals with letters, digits and spelling.
 //!
-//! Grammars never look at raw text. They see words already lowercased with accents removed
-//! ("Miércoles" and "miercoles" are the same word, and so are "mañana" and "manana"), numbers
-//! with their value, and single punctuation marks, each with its byte span in the original
-//! text. Letters and digits are split apart, so "5pm" is `5` `pm` and "17h" is `17` `h`.
-//! Normalised words live in one buffer per text, so tokenizing does not allocate per token.
+//! Grammars never look at raw text. They see words folded by [`lang::fold`] ("Miércoles" and
+//! "miercoles" are the same word, and so are "mañana" and "manana"), numbers with their value,
+//! and single punctuation marks, each with its byte span in the original text. Letters and
+//! digits are split apart, so "5pm" is `5` `pm` and "17h" is `17` `h`. English contractions are
+//! split where their parts begin ("won't" is `wo` `n't`, "I'll" is `i` `'ll`, "today's" is
+//! `today` `'s`), so a lexicon can name each part. Each word keeps one fact folding loses: whether
+//! its last letter carried an accent ("mandó", "está"), which is all that tells some Spanish verb
+//! forms apart. Folded words live in one buffer per text, so tokenizing does not allocate per
+//! token.
 
 use std::ops::Range;
 
-use super::quote;
+use crate::lang;
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// A run of letters (apostrophes inside are kept: "won't", "i'm").
+    /// A run of letters (a contraction's part keeps its apostrophe: `'ll`, `n't`).
     Word,
     /// A run of ASCII digits.
     Number,
@@ -21,25 +25,29 @@ pub enum Kind {
     Punct(char),
 }
 
-/// One token, pointing into the original text and into the normalised buffer.
+/// One token, pointing into the original text and into the folded buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     /// Its kind.
     pub kind: Kind,
     /// Byte span in the original text.
     pub span: Range<usize>,
-    /// Byte span of the normalised word in [`Tokens::norm`] (empty for numbers and punctuation).
+    /// Byte span of the folded word in the buffer (empty for numbers and punctuation).
     norm: Range<usize>,
     /// The value of a number (saturating), 0 for other tokens.
     pub value: u32,
     /// How many digits a number has, 0 for other tokens.
     pub digits: u8,
+    /// A word whose last letter is an accented vowel ("mandó", "está").
+    pub final_accent: bool,
+    /// A word written with a capital first letter.
+    pub capital: bool,
 }
 
-/// The tokens of a text, with the buffer their normalised words live in.
+/// The tokens of a text, with the buffer their folded words live in.
 #[derive(Debug, Default, Clone)]
 pub struct Tokens {
-    /// Normalised words, back to back.
+    /// Folded words, back to back.
     norm: String,
     /// The tokens, in text order.
     pub list: Vec<Token>,
@@ -66,18 +74,11 @@ fn soft_wrapped(line: &str, next: Option<&str>) -> bool {
 }
 
 impl Tokens {
-    /// Tokenizes the sender's own lines of `text` (see [`quote::own_lines`]).
-    pub fn of_own_text(text: &str) -> Tokens {
-        Tokens::of_own_text_until(text, quote::cut_point(text))
-    }
-
-    /// Tokenizes the lines of `text` before byte `cut` that are not quoted (`>`).
-    pub fn of_own_text_until(text: &str, cut: usize) -> Tokens {
-        let mut tokens = Tokens {
-            norm: String::with_capacity(text.len().min(1 << 16)),
-            list: Vec::with_capacity(text.len() / 4 + 4),
-        };
-        let mut lines = quote::own_lines_until(text, cut).peekable();
+    /// Tokenizes the given lines of a text (each with its byte offset in the text), joining
+    /// soft-wrapped ones.
+    pub fn of_lines<'t>(lines: impl Iterator<Item = (usize, &'t str)>) -> Tokens {
+        let mut tokens = Tokens::default();
+        let mut lines = lines.peekable();
         while let Some((offset, line)) = lines.next() {
             let soft = soft_wrapped(line, lines.peek().map(|(_, next)| *next));
             tokens.push_line(offset, line, soft);
@@ -85,17 +86,14 @@ impl Tokens {
         tokens
     }
 
-    /// Tokenizes all of `text`, quoted lines included (for tests and tools).
+    /// Tokenizes all of `text` (every line).
     pub fn of(text: &str) -> Tokens {
-        let mut tokens = Tokens::default();
-        let mut offset = 0;
-        let mut lines = text.split_inclusive('\n').peekable();
-        while let Some(line) = lines.next() {
-            let soft = soft_wrapped(line, lines.peek().copied());
-            tokens.push_line(offset, line, soft);
-            offset += line.len();
-        }
-        tokens
+        let lines = text.split_inclusive('\n').scan(0, |pos, line| {
+            let at = *pos;
+            *pos += line.len();
+            Some((at, line))
+        });
+        Tokens::of_lines(lines)
     }
 
     /// The number of tokens.
@@ -113,7 +111,7 @@ impl Tokens {
         self.list.get(i)
     }
 
-    /// The normalised word at `i`, or `""` when `i` is not a word.
+    /// The folded word at `i`, or `""` when `i` is not a word.
     pub fn word(&self, i: usize) -> &str {
         self.list
             .get(i)
@@ -175,25 +173,56 @@ impl Tokens {
                 }
                 self.push(Kind::Number, start..end, 0..0, value, digits);
             } else if c.is_alphabetic() {
-                let norm_start = self.norm.len();
-                push_normalised(&mut self.norm, c);
+                // Collect the word with its inner apostrophes, then split contractions.
                 let mut end = start + c.len_utf8();
+                let mut last = c;
                 while let Some(&(j, d)) = chars.peek() {
                     if d.is_alphabetic() {
-                        push_normalised(&mut self.norm, d);
-                    } else if is_apostrophe(d) && next_is_letter(line, j + d.len_utf8()) {
-                        self.norm.push('\'');
-                    } else {
+                        last = d;
+                    } else if !(is_apostrophe(d) && next_is_letter(line, j + d.len_utf8())) {
                         break;
                     }
                     end = offset + j + d.len_utf8();
                     chars.next();
                 }
-                let norm_end = self.norm.len();
-                self.push(Kind::Word, start..end, norm_start..norm_end, 0, 0);
+                let raw = line.get(start - offset..end - offset).unwrap_or("");
+                self.push_word(start, raw, last, c.is_uppercase());
             } else {
                 self.push(Kind::Punct(c), start..start + c.len_utf8(), 0..0, 0, 0);
             }
+        }
+    }
+
+    /// Pushes one word (split at a contraction) starting at byte `start`.
+    fn push_word(&mut self, start: usize, raw: &str, last: char, capital: bool) {
+        let split = contraction_at(raw);
+        let parts = match split {
+            Some(at) => [(0, at), (at, raw.len())],
+            None => [(0, raw.len()), (raw.len(), raw.len())],
+        };
+        for (k, (a, b)) in parts.into_iter().enumerate() {
+            if a == b {
+                continue;
+            }
+            let part = raw.get(a..b).unwrap_or("");
+            let norm_start = self.norm.len();
+            for ch in part.chars() {
+                if is_apostrophe(ch) {
+                    self.norm.push('\'');
+                } else {
+                    lang::fold(&mut self.norm, ch);
+                }
+            }
+            let norm_end = self.norm.len();
+            self.list.push(Token {
+                kind: Kind::Word,
+                span: start + a..start + b,
+                norm: norm_start..norm_end,
+                value: 0,
+                digits: 0,
+                final_accent: b == raw.len() && matches!(last, 'á' | 'é' | 'í' | 'ó' | 'ú'),
+                capital: k == 0 && capital,
+            });
         }
     }
 
@@ -204,8 +233,33 @@ impl Tokens {
             norm,
             value,
             digits,
+            final_accent: false,
+            capital: false,
         });
     }
+}
+
+/// Where an English contraction's second part begins in `word`: before "'ll", "'re", "'ve",
+/// "'m", "'d", "'s" and "n't".
+fn contraction_at(word: &str) -> Option<usize> {
+    let (at, ch) = word.char_indices().rev().find(|(_, c)| is_apostrophe(*c))?;
+    let suffix = &word[at + ch.len_utf8()..];
+    if at == 0 {
+        return None;
+    }
+    match suffix.to_ascii_lowercase().as_str() {
+        "ll" | "re" | "ve" | "m" | "d" | "s" => Some(at),
+        "t" if word[..at].to_ascii_lowercase().ends_with('n') && at > 1 => Some(at - 1),
+        _ => None,
+    }
+}
+
+/// The parts a lexicon phrase word is tokenized into (see [`contraction_at`]).
+pub fn split_word(word: &str) -> impl Iterator<Item = &str> {
+    let at = contraction_at(word).unwrap_or(word.len());
+    [&word[..at], &word[at..]]
+        .into_iter()
+        .filter(|p| !p.is_empty())
 }
 
 fn is_apostrophe(c: char) -> bool {
@@ -218,32 +272,12 @@ fn next_is_letter(line: &str, at: usize) -> bool {
         .is_some_and(char::is_alphabetic)
 }
 
-/// Appends `c` lowercased and without accents ("Á" → "a", "ñ" → "n", "ü" → "u").
-fn push_normalised(out: &mut String, c: char) {
-    if c.is_ascii() {
-        out.push(c.to_ascii_lowercase());
-        return;
-    }
-    for l in c.to_lowercase() {
-        out.push(match l {
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'ñ' => 'n',
-            'ç' => 'c',
-            other => other,
-        });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn splits_and_normalises() {
+    fn splits_and_folds() {
         let t = Tokens::of("Mañana a las 5pm, MIÉRCOLES won't 17h");
         let words: Vec<&str> = (0..t.len()).map(|i| t.word(i)).collect();
         assert_eq!(
@@ -256,7 +290,8 @@ mod tests {
                 "pm",
                 "",
                 "miercoles",
-                "won't",
+                "wo",
+                "n't",
                 "",
                 "h"
             ]
@@ -265,6 +300,22 @@ mod tests {
         assert_eq!(t.punct(5), Some(','));
         assert!(t.glued(4));
         assert!(!t.glued(3));
+    }
+
+    #[test]
+    fn contractions_and_accents() {
+        let t = Tokens::of("I'll send today's file; te lo mandó");
+        let words: Vec<&str> = (0..t.len()).map(|i| t.word(i)).collect();
+        assert_eq!(
+            words,
+            [
+                "i", "'ll", "send", "today", "'s", "file", "", "te", "lo", "mando"
+            ]
+        );
+        assert!(t.get(9).is_some_and(|x| x.final_accent));
+        assert!(!t.get(8).is_some_and(|x| x.final_accent));
+        assert_eq!(split_word("won't").collect::<Vec<_>>(), ["wo", "n't"]);
+        assert_eq!(split_word("o'clock").collect::<Vec<_>>(), ["o'clock"]);
     }
 
     #[test]

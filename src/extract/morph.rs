@@ -1,0 +1,290 @@
+//! Morphology: what a word says as a verb, read from a pack's lemmas and endings.
+//!
+//! A form is analysed by stripping an ending and finding the lemma the rest makes ("mandamos"
+//! = "mand" + "amos" of "mandar", present, we; "updated" = "updat" + "ed" of "update", past);
+//! irregular stems take their own endings ("tuv" + "e" of "tener", past, I), and a few forms
+//! are listed whole ("fue", "went"). Spanish object pronouns written onto a verb are taken off
+//! first ("mánda-me-lo"), and they say whom the action is for. The clause rules then only see
+//! [`Verb`] values: a kind, a tense, a person.
+//!
+//! Context decides the rest and is the grammar's job: after an article a form is a noun ("la
+//! entrega", "the call"), and a present form opening a clause may be an imperative.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::lang::vocab::{Person, Tense, Verb, VerbKind};
+use crate::lang::{Ending, Lang, Morph, Pack, StemSet};
+
+/// One pack's morphology, indexed.
+struct Index {
+    lemmas: HashMap<&'static str, VerbKind>,
+    forms: HashMap<&'static str, (&'static str, Tense, Option<Person>)>,
+    stems: HashMap<&'static str, Vec<(&'static str, StemSet)>>,
+    morph: &'static Morph,
+}
+
+impl Index {
+    fn new(morph: &'static Morph) -> Index {
+        let mut forms = HashMap::new();
+        for (form, lemma, tense, person) in morph.forms {
+            // The first listing of a form is its reading.
+            forms.entry(*form).or_insert((*lemma, *tense, *person));
+        }
+        let mut stems: HashMap<&'static str, Vec<(&'static str, StemSet)>> = HashMap::new();
+        for (stem, lemma, set) in morph.stems {
+            stems.entry(*stem).or_default().push((*lemma, *set));
+        }
+        Index {
+            lemmas: morph.verbs.iter().copied().collect(),
+            forms,
+            stems,
+            morph,
+        }
+    }
+}
+
+static INDEXES: LazyLock<[Index; 2]> = LazyLock::new(|| {
+    [
+        Index::new(crate::lang::es::PACK.morph),
+        Index::new(crate::lang::en::PACK.morph),
+    ]
+});
+
+fn index(pack: &Pack) -> &'static Index {
+    let k = match pack.lang {
+        Lang::Es => 0,
+        Lang::En => 1,
+    };
+    &INDEXES[k]
+}
+
+/// The verb `word` (folded; `accent`: its last letter was accented) is in `pack`, out of
+/// context, or `None` when it is not a verb form the pack knows.
+pub fn analyse(pack: &Pack, word: &str, accent: bool) -> Option<Verb> {
+    let ix = index(pack);
+    if let Some(v) = plain(ix, word, accent) {
+        return Some(v);
+    }
+    with_enclitics(ix, word)
+}
+
+/// Whether `word` (folded) is one of the pack's articles and determiners, after which a verb
+/// form is a noun.
+pub fn determiner(pack: &Pack, word: &str) -> bool {
+    pack.morph.determiners.contains(&word)
+}
+
+/// The person a pronoun standing before a verb names ("te" → you, "me" → me), if it is one.
+pub fn proclitic(pack: &Pack, word: &str) -> Option<Option<Person>> {
+    pack.morph
+        .proclitics
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, p)| *p)
+}
+
+/// The person of a subject pronoun, if `word` is one.
+pub fn subject(pack: &Pack, word: &str) -> Option<Person> {
+    pack.morph
+        .subjects
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, p)| *p)
+}
+
+fn verb(ix: &Index, lemma: &str, tense: Tense, person: Option<Person>) -> Option<Verb> {
+    let kind = ix.lemmas.get(lemma).copied().or_else(|| {
+        // Auxiliaries listed only as forms ("will", "can", "must") name their kind here.
+        Some(match lemma {
+            "will" => VerbKind::Will,
+            "would" => VerbKind::Would,
+            "can" => VerbKind::Can,
+            "must" => VerbKind::Must,
+            "have" | "haber" => VerbKind::Have,
+            "be" => VerbKind::Be,
+            "do" => VerbKind::Do,
+            _ if ix.morph.forms.iter().any(|(_, l, _, _)| *l == lemma) => VerbKind::Act,
+            _ => return None,
+        })
+    })?;
+    Some(Verb {
+        kind,
+        tense,
+        person,
+        to: None,
+    })
+}
+
+/// A form without attached pronouns.
+fn plain(ix: &Index, word: &str, accent: bool) -> Option<Verb> {
+    let m = ix.morph;
+    if word.is_empty() || (!accent && m.not_verbs.contains(&word)) {
+        return None;
+    }
+    if let Some((lemma, tense, person)) = ix.forms.get(word) {
+        return verb(ix, lemma, *tense, *person);
+    }
+    for e in m.endings {
+        if let Some(v) = by_ending(ix, word, accent, e) {
+            return Some(v);
+        }
+    }
+    for (set, suffix, tense, person) in m.stem_endings {
+        let Some(stem) = word.strip_suffix(suffix) else {
+            continue;
+        };
+        if let Some(list) = ix.stems.get(stem)
+            && let Some((lemma, _)) = list.iter().find(|(_, s)| s == set)
+        {
+            return verb(ix, lemma, *tense, *person);
+        }
+    }
+    None
+}
+
+fn by_ending(ix: &Index, word: &str, accent: bool, e: &Ending) -> Option<Verb> {
+    let stem = word.strip_suffix(e.suffix)?;
+    if stem.len() < 2 || e.accent.is_some_and(|a| a != accent) {
+        return None;
+    }
+    let mut lemma = String::with_capacity(stem.len() + e.lemma_end.len());
+    lemma.push_str(stem);
+    lemma.push_str(e.lemma_end);
+    if ix.lemmas.contains_key(lemma.as_str()) {
+        return verb(ix, &lemma, e.tense, e.person);
+    }
+    // "stopped", "planning": a doubled final consonant.
+    if ix.morph.double_final && e.lemma_end.is_empty() && !e.suffix.is_empty() {
+        let b = stem.as_bytes();
+        if b.len() >= 3 && b[b.len() - 1] == b[b.len() - 2] && !b"aeiou".contains(&b[b.len() - 1]) {
+            let single = &stem[..stem.len() - 1];
+            if ix.lemmas.contains_key(single) {
+                return verb(ix, single, e.tense, e.person);
+            }
+        }
+    }
+    None
+}
+
+/// A form with up to two pronouns written onto it ("mándamelo", "enviarte", "diciéndole"):
+/// an imperative, an infinitive or a gerund, for whom the first pronoun names.
+fn with_enclitics(ix: &Index, word: &str) -> Option<Verb> {
+    let enclitics = ix.morph.enclitics;
+    if enclitics.is_empty() {
+        return None;
+    }
+    let strip = |w: &'static str, s: &str| -> Option<(usize, Option<Person>)> {
+        let _ = w;
+        enclitics
+            .iter()
+            .filter(|(c, _)| s.ends_with(c) && s.len() > c.len() + 1)
+            .max_by_key(|(c, _)| c.len())
+            .map(|(c, p)| (c.len(), *p))
+    };
+    let (n1, p1) = strip("", word)?;
+    let base1 = &word[..word.len() - n1];
+    let mut candidates = vec![(base1, p1)];
+    if let Some((n2, p2)) = strip("", base1) {
+        candidates.push((&base1[..base1.len() - n2], p2));
+    }
+    // The pronoun nearest the verb names the person ("mánda-me-lo": me).
+    for (base, to) in candidates.into_iter().rev() {
+        let Some(v) = plain(ix, base, false) else {
+            continue;
+        };
+        let tense = match v.tense {
+            Tense::Infinitive | Tense::Gerund => v.tense,
+            Tense::Imperative => Tense::Imperative,
+            Tense::Present if v.person == Some(Person::It) => Tense::Imperative,
+            Tense::Subjunctive
+                if matches!(v.person, Some(Person::It | Person::They | Person::We)) =>
+            {
+                Tense::Imperative
+            }
+            _ => continue,
+        };
+        return Some(Verb {
+            tense,
+            to: to.or(v.to),
+            ..v
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::{en, es};
+
+    fn es_v(word: &str, accent: bool) -> Option<(VerbKind, Tense, Option<Person>, Option<Person>)> {
+        analyse(&es::PACK, word, accent).map(|v| (v.kind, v.tense, v.person, v.to))
+    }
+
+    #[test]
+    fn spanish_forms() {
+        use Person::*;
+        use Tense::*;
+        assert_eq!(
+            es_v("necesito", false),
+            Some((VerbKind::Need, Present, Some(I), None))
+        );
+        assert_eq!(
+            es_v("mando", true),
+            Some((VerbKind::Act, Past, Some(It), None))
+        );
+        assert_eq!(
+            es_v("mando", false),
+            Some((VerbKind::Act, Present, Some(I), None))
+        );
+        assert_eq!(
+            es_v("mande", true),
+            Some((VerbKind::Act, Past, Some(I), None))
+        );
+        assert_eq!(
+            es_v("mandamelo", false),
+            Some((VerbKind::Act, Imperative, Some(It), Some(I)))
+        );
+        assert_eq!(es_v("hazlo", false).map(|v| v.1), Some(Imperative));
+        assert_eq!(
+            es_v("tuve", false),
+            Some((VerbKind::Have, Past, Some(I), None))
+        );
+        assert_eq!(es_v("tendremos", false).map(|v| v.1), Some(Future));
+        assert_eq!(
+            es_v("quiero", false),
+            Some((VerbKind::Want, Present, Some(I), None))
+        );
+        assert_eq!(
+            es_v("necesitariamos", false).map(|v| v.1),
+            Some(Conditional)
+        );
+        assert_eq!(
+            es_v("subimos", false).map(|v| (v.1, v.2)),
+            Some((Present, Some(We)))
+        );
+        assert_eq!(es_v("mandaron", false).map(|v| v.1), Some(Past));
+        assert_eq!(
+            es_v("enviame", false).map(|v| (v.1, v.3)),
+            Some((Imperative, Some(I)))
+        );
+        assert_eq!(es_v("para", false), None);
+        assert_eq!(es_v("esta", false), None);
+        assert_eq!(es_v("esta", true).map(|v| v.0), Some(VerbKind::Be));
+    }
+
+    #[test]
+    fn english_forms() {
+        let v = |w: &str| analyse(&en::PACK, w, false).map(|v| (v.kind, v.tense));
+        assert_eq!(v("sends"), Some((VerbKind::Act, Tense::Present)));
+        assert_eq!(v("updated"), Some((VerbKind::Act, Tense::Past)));
+        assert_eq!(v("stopped"), Some((VerbKind::Act, Tense::Past)));
+        assert_eq!(v("planning"), Some((VerbKind::Intend, Tense::Gerund)));
+        assert_eq!(v("sent"), Some((VerbKind::Act, Tense::Past)));
+        assert_eq!(v("need"), Some((VerbKind::Need, Tense::Base)));
+        assert_eq!(v("will"), Some((VerbKind::Will, Tense::Future)));
+        assert_eq!(v("morning"), None);
+        assert_eq!(v("the"), None);
+    }
+}

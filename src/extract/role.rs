@@ -1,0 +1,1093 @@
+//! Roles: which of a text's time expressions the client asks Ana to meet.
+//!
+//! Every expression is attached to the clause it stands in, and gets one [`Role`] and a
+//! [`Strength`]. Precision comes first: a time is a demand only when the clause gives evidence
+//! of a request; everything else with a time is an event, a plan, a schedule, the past, a
+//! number, a dateline, an idiom, a condition or a withdrawn demand.
+//!
+//! **Clauses** are split at punctuation, at subordinators that open a new predicate ("si",
+//! "because", "so", "porque", "cuando"), at a relative after a comma ("…, que empieza a las
+//! 12"), at "that"/"que" after a verb of saying or noticing ("note that…", "recuerda que…"),
+//! and at "y"/"and"/"pero"/"but" when both sides have a verb. A relative after a request verb
+//! ("necesito que…", "make sure that…") stays in the request's clause.
+//!
+//! **The predicate** of a clause is its first verb, read through its auxiliaries ("will send"
+//! is a future, "has sent" a past, "should be submitted" an obligation), with its subject's
+//! person: a subject pronoun, a noun before the verb, or the Spanish ending. A verb opening a
+//! clause in its bare or imperative form is an imperative ("Send it", "Súbelo", "Envíe").
+//!
+//! **The decision**, first matching row wins (each row's name is its role):
+//!
+//! | row | when | role |
+//! |---|---|---|
+//! | 1 | "sin prisa", "no rush" | `no-deadline` |
+//! | 2 | the clause holds a range or a recurrence ("de 10 a 20h", "Mon–Fri", "los lunes", "usually") | `schedule` |
+//! | 3 | a timestamp: a label ("Date:", "Posted"), or a date with its year and a time or weekday, or a line that is only the date | `dateline` |
+//! | 4 | "después de", "a partir de", "after": a start, not a limit | `after` |
+//! | 5 | right after an idiom ("son las 10", "good morning") | `idiom` |
+//! | 6 | a withdrawn demand ("ya no hace falta", "cancelled"), or a negated request ("no me lo mandes", "won't need") | `negated` |
+//! | 7 | inside a condition ("si…", "if…"; but "if I don't hear from you by 5" asks for a reply, and "let me know if…" is a question), or a conditional main verb beside one ("we would need it by March if…") | `conditional` |
+//! | 8 | the predicate is in the past, or the clause says so ("ayer", "last week") with no request | `past` |
+//! | 9 | a request to meet or to be somewhere ("can you join the call at 3", "¿hablamos el martes?") | `event` |
+//! | 10 | a request: an imperative, "¿puedes…?", "can you", "please", "necesito", "need", "tiene que", "must", "should be", a deadline word, "you have until…", "tienes tres días", a copula with a limit ("es para el viernes") | `request` / `immediate` |
+//! | 11 | the sender's own plan: first person ("te mando", "I'll send", "vamos a publicarlo", "tengo que salir") | `plan` |
+//! | 12 | a happening: an event word ("reunión", "meeting") or a verb of happening with another subject ("la campaña empieza") | `event` |
+//! | 13 | opening hours or availability ("horario", "office hours", "disponible") | `schedule` |
+//! | 14 | an urgent word standing alone or as what something is ("URGENTE", "es urgente") | `immediate` |
+//! | 15 | no verb at all: with a limit ("Para mañana", "Draft by Monday"), alone in the text ("El lunes a primera hora"), or before a thing ("Mañana a las 10 la maqueta") | `request` |
+//! | 16 | anything else: a statement by its subject's person (first: `plan`; else `event`), or a fragment | weak |
+//!
+//! Then **ties**: a request that points at an event ("tenlo antes", "before that", "antes de la
+//! reunión", "antes de que abra la tienda") takes the event's time: the nearest event or plan
+//! before it in the last two sentences, or else the first after it in the same sentence. That
+//! time becomes `tied`. A bare "now" of a text that also says "no rush" yields to it.
+//!
+//! **Strength**: a request, an immediate word or a tie is `strong` when the evidence above is
+//! there; rows 15 (a fragment in a longer mail) and 16 are `weak`. Only strong requests count.
+
+use std::ops::Range;
+
+use super::compose::{Bound, Expression, What};
+use super::expr::Expr;
+use crate::lang::vocab::{Cue, DayRef, Person, Piece, Tense, Verb, VerbKind};
+
+/// What a time expression is to the mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Ana is asked to have something done by then.
+    Request,
+    /// An immediate word in a request: now.
+    Immediate,
+    /// The time of an event a request points at.
+    Tied,
+    /// A happening no request points at.
+    Event,
+    /// The sender's own plan or promise.
+    Plan,
+    /// Opening hours, ranges, recurring times.
+    Schedule,
+    /// Something that already happened.
+    Past,
+    /// A number that only looks like a time.
+    Number,
+    /// A timestamp or dateline.
+    Dateline,
+    /// Words that look like a time but are not one here.
+    Idiom,
+    /// A demand under a hypothetical condition.
+    Conditional,
+    /// A withdrawn or negated demand.
+    Negated,
+    /// An explicit absence of deadline.
+    NoDeadline,
+    /// A start, not a limit ("a partir del lunes").
+    After,
+}
+
+impl Role {
+    /// The tag used in JSON and in the tables.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Role::Request => "request",
+            Role::Immediate => "immediate",
+            Role::Tied => "tied",
+            Role::Event => "event",
+            Role::Plan => "plan",
+            Role::Schedule => "schedule",
+            Role::Past => "past",
+            Role::Number => "number",
+            Role::Dateline => "dateline",
+            Role::Idiom => "idiom",
+            Role::Conditional => "conditional",
+            Role::Negated => "negated",
+            Role::NoDeadline => "no-deadline",
+            Role::After => "after",
+        }
+    }
+
+    /// Whether a strong reading of this role sets a deadline.
+    pub fn is_demand(self) -> bool {
+        matches!(self, Role::Request | Role::Immediate | Role::Tied)
+    }
+}
+
+/// How sure a reading is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strength {
+    /// The evidence is there.
+    Strong,
+    /// A possible reading with thin evidence: shown, never quoted to a client.
+    Weak,
+}
+
+impl Strength {
+    /// The tag used in JSON.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Strength::Strong => "strong",
+            Strength::Weak => "weak",
+        }
+    }
+}
+
+/// An expression with its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judged {
+    /// The expression.
+    pub expr: Expression,
+    /// Its role.
+    pub role: Role,
+    /// How sure.
+    pub strength: Strength,
+    /// The decision-table row that gave the role, and why, for `plazo extract`.
+    pub why: &'static str,
+}
+
+impl Judged {
+    /// Whether it sets a deadline.
+    pub fn counts(&self) -> bool {
+        self.role.is_demand() && self.strength == Strength::Strong
+    }
+}
+
+/// How a clause opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opener {
+    /// At a sentence start or after punctuation.
+    Plain,
+    /// "si", "if".
+    If,
+    /// "porque", "so", "cuando"…
+    Because,
+    /// "que", "which", "that".
+    Relative,
+    /// "y", "and", "pero".
+    And,
+}
+
+/// One clause: its pieces and what they say.
+#[derive(Debug)]
+struct Clause {
+    pieces: Range<usize>,
+    sentence: usize,
+    opener: Opener,
+    question: bool,
+    verbs: Vec<(usize, Verb)>,
+    subjects: Vec<(usize, Person)>,
+    cues: Vec<(usize, Cue)>,
+    anaphors: Vec<usize>,
+    range: bool,
+    recurring: bool,
+}
+
+impl Clause {
+    fn has(&self, cue: Cue) -> bool {
+        self.cues.iter().any(|(_, c)| *c == cue)
+    }
+}
+
+/// The predicate of a clause.
+#[derive(Debug, Clone, Copy)]
+struct Predicate {
+    /// The lexical verb's kind.
+    kind: VerbKind,
+    /// The tense, read through the auxiliaries.
+    tense: Tense,
+    /// The subject's person.
+    person: Option<Person>,
+    /// For whom ("mándame", "te mando").
+    to: Option<Person>,
+    /// The modal or auxiliary in front, if any.
+    modal: Option<VerbKind>,
+    /// An imperative.
+    imperative: bool,
+}
+
+/// The context of one text for the roles.
+pub struct Context<'a> {
+    /// The text.
+    pub text: &'a str,
+    /// The pieces of the text.
+    pub pieces: &'a [(Piece, Range<usize>)],
+    /// Whether the text is a subject line.
+    pub subject: bool,
+}
+
+/// Judges every expression of a text.
+pub fn judge(cx: &Context<'_>, exprs: Vec<Expression>) -> Vec<Judged> {
+    let clauses = split(cx);
+    let sentences = clauses.last().map_or(0, |c| c.sentence + 1);
+    let _ = sentences;
+    // How many clauses say anything: a text that is one time fragment is a demand by itself.
+    // A text made only of time fragments ("Mañana a primera hora, porfa") is a demand by itself.
+    let content_sentences = usize::from(!clauses.iter().all(|c| only_time(cx, c))) + 1;
+    let preds: Vec<Option<Predicate>> = clauses.iter().map(|c| predicate(cx, c)).collect();
+    let mut out: Vec<Judged> = exprs
+        .into_iter()
+        .map(|e| {
+            let k = clauses
+                .iter()
+                .position(|c| c.pieces.contains(&e.pieces.start))
+                .unwrap_or(0);
+            let (role, strength, why) = decide(cx, &clauses, &preds, k, &e, content_sentences);
+            Judged {
+                expr: e,
+                role,
+                strength,
+                why,
+            }
+        })
+        .collect();
+    // "by the end of tomorrow, July 26": a time in apposition takes the role of the one before.
+    for i in 1..out.len() {
+        let (head, tail) = out.split_at_mut(i);
+        let (Some(prev), Some(cur)) = (head.last(), tail.first_mut()) else {
+            continue;
+        };
+        let ci = clauses
+            .iter()
+            .position(|c| c.pieces.contains(&cur.expr.pieces.start));
+        let pi = clauses
+            .iter()
+            .position(|c| c.pieces.contains(&prev.expr.pieces.start));
+        if let (Some(ci), Some(pi)) = (ci, pi)
+            && ci == pi + 1
+            && clauses[ci].sentence == clauses[pi].sentence
+            && only_time(cx, &clauses[ci])
+            && cur.expr.what == What::Time
+            && prev.expr.what == What::Time
+        {
+            cur.role = prev.role;
+            cur.strength = prev.strength;
+            cur.why = "in apposition to the time before it";
+        }
+    }
+    // A bare "now" of a text that also says "no rush" yields to it.
+    if out.iter().any(|j| j.role == Role::NoDeadline) {
+        for j in out.iter_mut() {
+            if j.expr.what == What::Now && j.role == Role::Immediate {
+                j.role = Role::NoDeadline;
+                j.why = "a bare \"now\" in a text that says there is no rush";
+            }
+        }
+    }
+    tie(cx, &clauses, &preds, &mut out);
+    out
+}
+
+/// Splits the pieces into clauses.
+fn split(cx: &Context<'_>) -> Vec<Clause> {
+    let pieces = cx.pieces;
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut opener = Opener::Plain;
+    let mut sentence = 0;
+    let mut has_verb = false;
+    let mut prev_content: Option<Piece> = None;
+    let mut k = 0;
+    let push = |out: &mut Vec<Clause>, r: Range<usize>, opener: Opener, sentence: usize| {
+        if !r.is_empty() {
+            out.push(clause(cx, r, opener, sentence));
+        }
+    };
+    while k < pieces.len() {
+        let piece = pieces[k].0;
+        let split_here = match piece {
+            Piece::Cue(Cue::If) => Some(Opener::If),
+            Piece::Cue(Cue::Because) => Some(Opener::Because),
+            Piece::Cue(Cue::Relative) => {
+                let after_comma = matches!(prev_content, Some(Piece::Break { .. })) || k == start;
+                let after_request = matches!(
+                    prev_content,
+                    Some(Piece::Cue(Cue::Need | Cue::Must | Cue::Ask | Cue::Please))
+                        | Some(Piece::Verb(Verb {
+                            kind: VerbKind::Need | VerbKind::Want | VerbKind::Must,
+                            ..
+                        }))
+                );
+                let after_saying = matches!(
+                    prev_content,
+                    Some(Piece::Verb(Verb {
+                        kind: VerbKind::Say | VerbKind::Feel | VerbKind::Intend,
+                        ..
+                    }))
+                );
+                let english_that =
+                    matches!(word(cx, k), "that" | "which" | "who") && !after_request && has_verb;
+                (after_comma || after_saying || english_that).then_some(Opener::Relative)
+            }
+            Piece::Cue(Cue::And) => {
+                let verb_ahead = pieces[k + 1..]
+                    .iter()
+                    .take_while(|(p, _)| !matches!(p, Piece::Break { .. }))
+                    .any(|(p, _)| {
+                        matches!(
+                            p,
+                            Piece::Verb(_)
+                                | Piece::Subject(_)
+                                | Piece::Cue(Cue::Please | Cue::Ask | Cue::Need | Cue::Must)
+                        )
+                    });
+                (has_verb && verb_ahead).then_some(Opener::And)
+            }
+            _ => None,
+        };
+        if let Piece::Break { strong } = piece {
+            push(&mut out, start..k + 1, opener, sentence);
+            if strong {
+                sentence += 1;
+            }
+            start = k + 1;
+            opener = Opener::Plain;
+            has_verb = false;
+            prev_content = Some(piece);
+            k += 1;
+            continue;
+        }
+        if let Some(o) = split_here
+            && k > start
+        {
+            push(&mut out, start..k, opener, sentence);
+            start = k;
+            opener = o;
+            has_verb = false;
+        } else if let Some(o) = split_here {
+            opener = o;
+        }
+        if matches!(
+            piece,
+            Piece::Verb(_) | Piece::Cue(Cue::Need | Cue::Must | Cue::Ask)
+        ) {
+            has_verb = true;
+        }
+        if piece != Piece::Glue {
+            prev_content = Some(piece);
+        }
+        k += 1;
+    }
+    push(&mut out, start..pieces.len(), opener, sentence);
+    // Questions: every clause of a sentence ending in "?" or opened by "¿".
+    let mut asked = vec![false; sentence + 1];
+    let mut s_idx = 0;
+    for (p, span) in pieces {
+        if let Piece::Break { strong } = p {
+            if matches!(cx.text.get(span.clone()), Some("?" | "¿"))
+                && let Some(a) = asked.get_mut(s_idx)
+            {
+                *a = true;
+            }
+            if *strong {
+                s_idx += 1;
+            }
+        }
+    }
+    for c in &mut out {
+        c.question = asked.get(c.sentence).copied().unwrap_or(false);
+    }
+    out
+}
+
+/// The folded word of piece `k` (its first token), for the few rules that need a word.
+fn word<'a>(cx: &Context<'a>, k: usize) -> &'a str {
+    cx.pieces
+        .get(k)
+        .and_then(|(_, s)| cx.text.get(s.clone()))
+        .map_or("", |w| {
+            let w = w.trim();
+            match w.to_ascii_lowercase().as_str() {
+                "that" => "that",
+                "which" => "which",
+                "who" => "who",
+                _ => "",
+            }
+        })
+}
+
+fn clause(cx: &Context<'_>, r: Range<usize>, opener: Opener, sentence: usize) -> Clause {
+    let mut c = Clause {
+        pieces: r.clone(),
+        sentence,
+        opener,
+        question: false,
+        verbs: Vec::new(),
+        subjects: Vec::new(),
+        cues: Vec::new(),
+        anaphors: Vec::new(),
+        range: false,
+        recurring: false,
+    };
+    let mut pending_before: Option<usize> = None;
+    for k in r {
+        match cx.pieces[k].0 {
+            Piece::Verb(v) => {
+                c.verbs.push((k, v));
+                // "antes de que abra la tienda": a request pointing at a happening.
+                if let Some(b) = pending_before.take()
+                    && matches!(v.kind, VerbKind::Happen | VerbKind::Meet | VerbKind::Be)
+                {
+                    c.anaphors.push(b);
+                }
+            }
+            Piece::Subject(p) => c.subjects.push((k, p)),
+            Piece::Cue(cue) => {
+                if cue == Cue::Event
+                    && let Some(b) = pending_before.take()
+                {
+                    c.anaphors.push(b);
+                }
+                c.cues.push((k, cue));
+            }
+            Piece::Anaphor => c.anaphors.push(k),
+            Piece::Range => c.range = true,
+            Piece::Recurring => c.recurring = true,
+            Piece::Before => pending_before = Some(k),
+            Piece::Glue | Piece::Gap => {}
+            Piece::Break { .. } => {}
+            _ => pending_before = None,
+        }
+    }
+    // "I need it before." / "tenlo antes": a "before" with nothing after it.
+    if let Some(b) = pending_before
+        && !cx.pieces[b + 1..c.pieces.end]
+            .iter()
+            .any(|(p, _)| is_time(*p))
+    {
+        c.anaphors.push(b);
+    }
+    c
+}
+
+/// Whether a clause has a finite verb (not only infinitives, gerunds or participles).
+fn finite(c: &Clause) -> bool {
+    c.verbs.iter().any(|(_, v)| {
+        !matches!(
+            v.tense,
+            Tense::Infinitive | Tense::Gerund | Tense::Participle
+        )
+    })
+}
+
+fn is_time(p: Piece) -> bool {
+    matches!(
+        p,
+        Piece::Day(_)
+            | Piece::Clock(_)
+            | Piece::Part(_)
+            | Piece::Period(_)
+            | Piece::Elapsed(_)
+            | Piece::Days { .. }
+            | Piece::Urgent
+            | Piece::Now
+    )
+}
+
+/// Pieces that may stand before an imperative without making it a statement: glue, please, a
+/// fronted time ("Mañana mándame…", "Tomorrow send…").
+fn filler(p: Piece) -> bool {
+    is_time(p)
+        || matches!(
+            p,
+            Piece::Glue
+                | Piece::Before
+                | Piece::By
+                | Piece::Zone(_)
+                | Piece::Break { strong: false }
+                | Piece::Cue(Cue::Please | Cue::And | Cue::Because | Cue::Perhaps | Cue::Idiom)
+                | Piece::Urgent
+                | Piece::Now
+        )
+}
+
+/// The predicate of a clause: its first verb through its auxiliaries, with the subject.
+fn predicate(cx: &Context<'_>, c: &Clause) -> Option<Predicate> {
+    let &(first_at, first) = c.verbs.first()?;
+    // The lexical verb, read through the auxiliaries in front of it: "will send" (future),
+    // "has sent" (past), "is sent" / "be turned in" (passive), "is sending" (progressive),
+    // "can send", "should be submitted" (modal), "voy a mandar" (future).
+    // The next verb counts as part of the verb group only when nothing but glue, a negation or
+    // an inverted subject stands between ("have it done" is not a perfect).
+    let next = c
+        .verbs
+        .get(1)
+        .filter(|(k, _)| {
+            *k <= first_at + 4
+                && cx.pieces[first_at + 1..*k].iter().all(|(p, _)| match p {
+                    Piece::Glue | Piece::Cue(Cue::Not | Cue::Perhaps) => true,
+                    Piece::Subject(person) => c.question && *person != Person::It,
+                    _ => false,
+                })
+        })
+        .map(|(_, v)| *v);
+    let (lexical, modal, tense) = match (first.kind, next) {
+        (
+            VerbKind::Will | VerbKind::Would | VerbKind::Can | VerbKind::Must | VerbKind::Do,
+            Some(n),
+        ) => {
+            let (n2, tense) = match (n.kind, c.verbs.get(2).map(|(_, v)| *v)) {
+                // "should be submitted", "will be posted", "can have it": through a second aux.
+                (VerbKind::Be | VerbKind::Have, Some(m))
+                    if matches!(m.tense, Tense::Past | Tense::Participle | Tense::Gerund) =>
+                {
+                    (
+                        m,
+                        if n.kind == VerbKind::Have && first.kind != VerbKind::Must {
+                            Tense::Past
+                        } else {
+                            first.tense
+                        },
+                    )
+                }
+                _ => (n, first.tense),
+            };
+            let tense = match first.kind {
+                VerbKind::Will => Tense::Future,
+                VerbKind::Would => Tense::Conditional,
+                _ => match tense {
+                    Tense::Past => Tense::Past,
+                    Tense::Conditional => Tense::Conditional,
+                    _ => Tense::Present,
+                },
+            };
+            (n2, Some(first.kind), tense)
+        }
+        (VerbKind::Have, Some(n)) if matches!(n.tense, Tense::Past | Tense::Participle) => {
+            (n, Some(VerbKind::Have), Tense::Past)
+        }
+        (VerbKind::Be, Some(n))
+            if matches!(n.tense, Tense::Past | Tense::Participle | Tense::Gerund) =>
+        {
+            let tense = if first.tense == Tense::Base {
+                Tense::Present
+            } else {
+                first.tense
+            };
+            (n, Some(VerbKind::Be), tense)
+        }
+        (VerbKind::Go, Some(n))
+            if first.tense == Tense::Present && n.tense == Tense::Infinitive =>
+        {
+            (n, Some(VerbKind::Will), Tense::Future)
+        }
+        _ => (first, None, first.tense),
+    };
+    // The subject: a pronoun before the first verb, else the verb's ending.
+    let pronoun = c
+        .subjects
+        .iter()
+        .rev()
+        .find(|(k, _)| *k < first_at)
+        .map(|(_, p)| *p);
+    let before: Vec<Piece> = cx.pieces[c.pieces.start..first_at]
+        .iter()
+        .map(|(p, _)| *p)
+        .collect();
+    let clause_initial = before.iter().all(|p| filler(*p));
+    let noun_before = before.contains(&Piece::Gap);
+    let inverted_you = c
+        .subjects
+        .iter()
+        .any(|(k, p)| *k > first_at && *k <= first_at + 2 && *p == Person::You);
+    let person = pronoun
+        .or(if inverted_you {
+            Some(Person::You)
+        } else {
+            None
+        })
+        .or(
+            if noun_before && first.person.is_none_or(|p| p == Person::It) {
+                Some(Person::It)
+            } else {
+                None
+            },
+        )
+        .or(first.person);
+    let next_is_verb = c.verbs.get(1).is_some_and(|(k, _)| {
+        *k == first_at + 1
+            || cx.pieces[first_at + 1..*k]
+                .iter()
+                .all(|(p, _)| *p == Piece::Glue)
+    });
+    let imperative = clause_initial
+        && pronoun.is_none()
+        && match first.tense {
+            Tense::Imperative => true,
+            // English: a bare form opening the clause, not followed by a verb ("Update is ready").
+            Tense::Base => !next_is_verb,
+            // Spanish: the tú imperative is the present "él" form; verbs of happening opening a
+            // clause are statements ("Llega el fotógrafo").
+            Tense::Present => {
+                first.person == Some(Person::It)
+                    && !noun_before
+                    && !c.question
+                    && matches!(
+                        first.kind,
+                        VerbKind::Act | VerbKind::Get | VerbKind::Have | VerbKind::Want
+                    )
+                    && first.to != Some(Person::You)
+                    && !cx.subject
+                    && spanish_like(first)
+            }
+            Tense::Subjunctive => {
+                matches!(first.person, Some(Person::It | Person::They)) && !noun_before
+            }
+            _ => false,
+        };
+    Some(Predicate {
+        kind: lexical.kind,
+        tense: if imperative {
+            Tense::Imperative
+        } else if tense == Tense::Base {
+            Tense::Present
+        } else {
+            tense
+        },
+        person: if imperative {
+            Some(Person::You)
+        } else {
+            person
+        },
+        to: first.to.or(lexical.to),
+        modal,
+        imperative,
+    })
+}
+
+/// A verb form from a pack with personal endings (Spanish): the English present has no
+/// clause-initial imperative reading beyond the bare form.
+fn spanish_like(v: Verb) -> bool {
+    v.tense != Tense::Base
+}
+
+/// The evidence of a request in a clause (or what it inherits), with why.
+fn request_evidence(
+    c: &Clause,
+    p: Option<&Predicate>,
+    prev: Option<(&Clause, Option<Predicate>)>,
+) -> Option<&'static str> {
+    if c.has(Cue::Ask) {
+        return Some("a question asking Ana to act (can you, ¿puedes…?)");
+    }
+    if c.has(Cue::Please) {
+        return Some("please / por favor");
+    }
+    if c.has(Cue::Deadline) {
+        return Some("a deadline word (plazo, deadline, due)");
+    }
+    if c.has(Cue::Need) {
+        return Some("a need or a wish (necesito, hace falta, I'd like)");
+    }
+    if let Some(p) = p {
+        if p.imperative && p.kind != VerbKind::Meet && p.kind != VerbKind::Feel {
+            return Some("an imperative");
+        }
+        if matches!(p.kind, VerbKind::Need | VerbKind::Want)
+            && !(p.person == Some(Person::You) && c.question)
+            && p.tense != Tense::Past
+        {
+            return Some("a need or a wish (necesito, need, want)");
+        }
+        let first_person = matches!(p.person, Some(Person::I | Person::We));
+        let receiving = matches!(p.kind, VerbKind::Have | VerbKind::Get);
+        if (c.has(Cue::Must) || p.modal == Some(VerbKind::Must) || p.kind == VerbKind::Must)
+            && (!first_person || receiving)
+            && p.tense != Tense::Past
+        {
+            return Some("an obligation on the work (tiene que, must, should be)");
+        }
+        if p.person == Some(Person::You)
+            && matches!(p.tense, Tense::Present | Tense::Base | Tense::Conditional)
+            && (matches!(p.kind, VerbKind::Have | VerbKind::Get | VerbKind::Can)
+                || (p.kind == VerbKind::Act
+                    && (c.question || matches!(p.to, Some(Person::I | Person::We)))))
+        {
+            return Some("asked of Ana (¿me lo mandas…?, tienes hasta…, you have until…)");
+        }
+        if p.modal == Some(VerbKind::Can) && matches!(p.person, Some(Person::You)) && c.question {
+            return Some("a question asking Ana to act");
+        }
+    } else if c.has(Cue::Must) {
+        return Some("an obligation on the work (tiene que, hay que, must)");
+    }
+    // "Due: Friday, 5pm", "Plazo: el 15": a deadline label opens the clause before.
+    if let Some((pc, _)) = prev
+        && pc.sentence == c.sentence
+        && pc.has(Cue::Deadline)
+        && pc.verbs.is_empty()
+    {
+        return Some("after a deadline label (Due:, Plazo:)");
+    }
+    // "let me know if…", "dime si…": the question is the request.
+    if let Some((pc, _)) = prev
+        && c.opener == Opener::If
+        && pc.sentence == c.sentence
+        && pc.pieces.end == c.pieces.start
+        && pc.has(Cue::Ask)
+    {
+        return Some("the question of a request (let me know if…)");
+    }
+    None
+}
+
+/// The decision table (see the module documentation).
+fn decide(
+    cx: &Context<'_>,
+    clauses: &[Clause],
+    preds: &[Option<Predicate>],
+    k: usize,
+    e: &Expression,
+    content_sentences: usize,
+) -> (Role, Strength, &'static str) {
+    use Role::*;
+    use Strength::*;
+    let Some(c) = clauses.get(k) else {
+        return (Request, Weak, "no clause");
+    };
+    let p = preds.get(k).copied().flatten();
+    let prev = k.checked_sub(1).and_then(|j| {
+        clauses
+            .get(j)
+            .map(|pc| (pc, preds.get(j).copied().flatten()))
+    });
+    // 1
+    if e.what == What::NoDeadline {
+        return (NoDeadline, Strong, "an explicit absence of deadline");
+    }
+    // 2
+    if c.range || c.recurring || adjacent(cx, e, |p| matches!(p, Piece::Range | Piece::Recurring)) {
+        return (Schedule, Strong, "a range or a recurring time: a schedule");
+    }
+    // 3
+    if matches!(
+        prev_content(cx, e.pieces.start, c.pieces.start),
+        Some(Piece::Cue(Cue::Stamp))
+    ) || timestamp(cx, e)
+    {
+        return (Dateline, Strong, "a timestamp or a dateline");
+    }
+    // 4
+    if e.bound == Bound::After {
+        return (After, Strong, "a start, not a limit (a partir de, after)");
+    }
+    // 5
+    if e.pieces.start > c.pieces.start
+        && matches!(
+            prev_content(cx, e.pieces.start, c.pieces.start),
+            Some(Piece::Cue(Cue::Idiom))
+        )
+    {
+        return (Idiom, Strong, "part of an idiom");
+    }
+    let evidence = request_evidence(c, p.as_ref(), prev);
+    // 6
+    if c.has(Cue::Negation) {
+        return (Negated, Strong, "a withdrawn demand");
+    }
+    if c.has(Cue::Not)
+        && (evidence.is_some() || c.has(Cue::Deadline))
+        && !(c.opener == Opener::If && c.has(Cue::Ask))
+    {
+        return (Negated, Strong, "a negated request");
+    }
+    // 7
+    if c.opener == Opener::If {
+        let reply = c.has(Cue::Not) && c.has(Cue::Ask);
+        let question = prev.is_some_and(|(pc, _)| pc.sentence == c.sentence && pc.has(Cue::Ask));
+        if reply {
+            return (
+                Request,
+                Strong,
+                "\"if I don't hear from you by…\": a reply asked for",
+            );
+        }
+        if !question {
+            return (Conditional, Strong, "inside a condition (si…, if…)");
+        }
+    }
+    let hypothetical = p
+        .is_some_and(|p| p.tense == Tense::Conditional || p.modal == Some(VerbKind::Would))
+        && clauses
+            .iter()
+            .any(|o| o.sentence == c.sentence && o.opener == Opener::If && !o.has(Cue::Ask));
+    if hypothetical {
+        return (Conditional, Strong, "a conditional verb beside a condition");
+    }
+    // 8
+    if p.is_some_and(|p| {
+        p.tense == Tense::Past || p.tense == Tense::Participle && p.modal.is_none()
+    }) && !p.is_some_and(|p| p.imperative)
+    {
+        return (Past, Strong, "the predicate is in the past");
+    }
+    if c.has(Cue::Past) && evidence.is_none() {
+        return (Past, Strong, "said about the past (ayer, yesterday, last)");
+    }
+    // 9
+    if let (Some(_), Some(p)) = (evidence, p)
+        && p.kind == VerbKind::Meet
+    {
+        return (Event, Strong, "a request to meet or to be somewhere");
+    }
+    if c.has(Cue::Event)
+        && c.question
+        && p.is_some_and(|p| {
+            p.person == Some(Person::You)
+                && matches!(p.kind, VerbKind::Be | VerbKind::Have | VerbKind::Can)
+        })
+    {
+        return (Event, Strong, "a question about availability");
+    }
+    // 10
+    if let Some(why) = evidence {
+        return match e.what {
+            What::Urgent | What::Now => (Immediate, Strong, why),
+            _ => (Request, Strong, why),
+        };
+    }
+    let copula_limit = p.is_some_and(|p| {
+        p.kind == VerbKind::Be && matches!(p.person, Some(Person::It | Person::They) | None)
+    }) && matches!(e.bound, Bound::By | Bound::Before)
+        && !c.has(Cue::Event)
+        && !c.has(Cue::Schedule);
+    if copula_limit {
+        return (
+            Request,
+            Strong,
+            "what something is for (es para el viernes)",
+        );
+    }
+    if e.what == What::Urgent && after_copula(cx, e) {
+        return (
+            Immediate,
+            Strong,
+            "an urgent word as what something is (es urgente)",
+        );
+    }
+    // 11
+    if c.has(Cue::Plan)
+        || p.is_some_and(|p| {
+            matches!(p.person, Some(Person::I | Person::We)) && p.tense != Tense::Past
+        })
+    {
+        return (Plan, Strong, "the sender's own plan (first person)");
+    }
+    // 12
+    if c.has(Cue::Event)
+        || p.is_some_and(|p| {
+            matches!(p.kind, VerbKind::Happen | VerbKind::Meet) && p.person != Some(Person::You)
+        })
+    {
+        return (
+            Event,
+            Strong,
+            "a happening (an event word, or a verb of happening)",
+        );
+    }
+    // 13
+    if c.has(Cue::Schedule) {
+        return (Schedule, Strong, "opening hours or availability");
+    }
+    // 14
+    if e.what == What::Urgent && !finite(c) && !c.has(Cue::Not) {
+        return (Immediate, Strong, "an urgent word standing alone");
+    }
+    // 15
+    if !finite(c) {
+        let instruction = c.verbs.iter().any(|(_, v)| v.tense == Tense::Infinitive);
+        if instruction && e.what == What::Time && !c.has(Cue::Perhaps) {
+            return (
+                Request,
+                Strong,
+                "an instruction (revisar la web mañana, una semana para terminarlo)",
+            );
+        }
+        if e.what == What::Now {
+            let alone = content_sentences == 1 && only_time(cx, c);
+            return if alone {
+                (Immediate, Strong, "\"now\" standing alone")
+            } else {
+                (Immediate, Weak, "\"now\" with no request")
+            };
+        }
+        if matches!(e.bound, Bound::By | Bound::Before) && !c.has(Cue::Perhaps) {
+            return (
+                Request,
+                Strong,
+                "a fragment with a limit (para mañana, by Friday)",
+            );
+        }
+        if content_sentences == 1 && only_time(cx, c) {
+            return (Request, Strong, "a time standing alone");
+        }
+        if !cx.subject && thing_follows(cx, c, e) {
+            return (
+                Request,
+                Strong,
+                "a time and the thing due (mañana a las 10 la maqueta)",
+            );
+        }
+        return (Request, Weak, "a fragment with no request");
+    }
+    // 16
+    match p.and_then(|p| p.person) {
+        Some(Person::I | Person::We) => (Plan, Weak, "a statement in the first person"),
+        _ => (Event, Weak, "a statement with no request"),
+    }
+}
+
+/// The piece before `at` that is not glue, from `from` on.
+fn prev_content(cx: &Context<'_>, at: usize, from: usize) -> Option<Piece> {
+    cx.pieces[from..at]
+        .iter()
+        .rev()
+        .map(|(p, _)| *p)
+        .find(|p| *p != Piece::Glue)
+}
+
+/// Whether a piece right next to the expression (glue aside) satisfies `f`.
+fn adjacent(cx: &Context<'_>, e: &Expression, f: impl Fn(Piece) -> bool) -> bool {
+    let before = cx.pieces[..e.pieces.start]
+        .iter()
+        .rev()
+        .map(|(p, _)| *p)
+        .find(|p| *p != Piece::Glue);
+    let after = cx.pieces[e.pieces.end.min(cx.pieces.len())..]
+        .iter()
+        .map(|(p, _)| *p)
+        .find(|p| *p != Piece::Glue);
+    before.is_some_and(&f) || after.is_some_and(&f)
+}
+
+/// Whether the urgent word follows a copula ("es urgente", "this is urgent", "urge").
+fn after_copula(cx: &Context<'_>, e: &Expression) -> bool {
+    matches!(
+        cx.pieces[..e.pieces.start]
+            .iter()
+            .rev()
+            .map(|(p, _)| *p)
+            .find(|p| *p != Piece::Glue),
+        Some(Piece::Verb(Verb {
+            kind: VerbKind::Be,
+            ..
+        }))
+    )
+}
+
+/// Whether a clause holds nothing but times (and glue, please, breaks).
+fn only_time(cx: &Context<'_>, c: &Clause) -> bool {
+    cx.pieces[c.pieces.clone()].iter().all(|(p, _)| {
+        is_time(*p)
+            || matches!(
+                p,
+                Piece::Glue
+                    | Piece::Break { .. }
+                    | Piece::Before
+                    | Piece::By
+                    | Piece::Zone(_)
+                    | Piece::Cue(Cue::Please | Cue::And)
+            )
+    })
+}
+
+/// Spanish telegraphic demands: the time, then an article and the thing ("el viernes los
+/// textos"), not a time that qualifies a noun ("weekend projects").
+fn thing_follows(cx: &Context<'_>, c: &Clause, e: &Expression) -> bool {
+    let rest = &cx.pieces[e.pieces.end.min(c.pieces.end)..c.pieces.end];
+    let mut glue = false;
+    for (p, _) in rest {
+        match p {
+            Piece::Glue => glue = true,
+            Piece::Gap => return glue,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Whether an expression is a timestamp: a full date with its year and a clock time or a
+/// weekday, or alone on a line of a longer text.
+fn timestamp(cx: &Context<'_>, e: &Expression) -> bool {
+    let Some(r) = e.reading else {
+        return false;
+    };
+    if matches!(e.bound, Bound::By | Bound::Before) {
+        return false;
+    }
+    if let Expr::At {
+        day: Some(DayRef::Date { year: Some(_), .. }),
+        clock,
+        ..
+    } = r.expr
+    {
+        let weekday = cx.pieces[e.pieces.clone()]
+            .iter()
+            .any(|(p, _)| matches!(p, Piece::Day(DayRef::Weekday(..))));
+        if clock.is_some() || weekday {
+            return true;
+        }
+    }
+    // Alone on its line, in a text of several lines: a heading, a log line, a dateline.
+    let line_start = cx.text[..e.span.start].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = cx.text[e.span.end..]
+        .find('\n')
+        .map_or(cx.text.len(), |n| e.span.end + n);
+    let multi_line = cx.text.trim().contains('\n');
+    let rest: String = format!(
+        "{}{}",
+        &cx.text[line_start..e.span.start],
+        &cx.text[e.span.end..line_end]
+    );
+    multi_line
+        && matches!(
+            r.expr,
+            Expr::At {
+                day: Some(DayRef::Date { .. }),
+                ..
+            }
+        )
+        && rest.chars().all(|ch| !ch.is_alphabetic())
+        && rest.chars().any(|ch| ch.is_ascii_digit() || ch == ':')
+}
+
+/// Ties: a request pointing at an event takes the event's time.
+fn tie(_cx: &Context<'_>, clauses: &[Clause], preds: &[Option<Predicate>], out: &mut [Judged]) {
+    let clause_of = |piece: usize| clauses.iter().position(|c| c.pieces.contains(&piece));
+    for (k, c) in clauses.iter().enumerate() {
+        if c.anaphors.is_empty() || c.has(Cue::Negation) {
+            continue;
+        }
+        let prev = k.checked_sub(1).and_then(|j| {
+            clauses
+                .get(j)
+                .map(|pc| (pc, preds.get(j).copied().flatten()))
+        });
+        let asks = request_evidence(c, preds.get(k).copied().flatten().as_ref(), prev).is_some()
+            || c.verbs.is_empty();
+        if !asks {
+            continue;
+        }
+        for &at in &c.anaphors {
+            let target = |j: &Judged| {
+                matches!(j.role, Role::Event | Role::Plan)
+                    && j.expr.reading.is_some()
+                    && j.expr.what == What::Time
+            };
+            let sentence_of =
+                |j: &Judged| clause_of(j.expr.pieces.start).map(|x| clauses[x].sentence);
+            let before = out.iter().rposition(|j| {
+                target(j)
+                    && j.expr.pieces.end <= at
+                    && sentence_of(j).is_some_and(|s| s + 2 >= c.sentence)
+            });
+            let found = before.or_else(|| {
+                out.iter().position(|j| {
+                    target(j) && j.expr.pieces.start > at && sentence_of(j) == Some(c.sentence)
+                })
+            });
+            if let Some(t) = found {
+                out[t].role = Role::Tied;
+                out[t].strength = Strength::Strong;
+                out[t].why = "the time of an event a request points at";
+            }
+        }
+    }
+}
