@@ -157,6 +157,9 @@ pub fn check(msg: &Inbound, config: &Config) -> Result<(), Skip> {
     }) {
         return Err(Skip::Bulk);
     }
+    if is_bulk_mailer(msg) || has_bulk_footer(msg) {
+        return Err(Skip::Bulk);
+    }
     if is_spam(msg) {
         return Err(Skip::Spam);
     }
@@ -181,6 +184,9 @@ pub fn check(msg: &Inbound, config: &Config) -> Result<(), Skip> {
         .any(|p| matches_pattern(p, &sender))
     {
         return Err(Skip::NeverList);
+    }
+    if is_newsletter_sender(msg) {
+        return Err(Skip::Bulk);
     }
     if config.reply.audience == Audience::Clients
         && !config
@@ -247,6 +253,126 @@ fn is_system_sender(address: &str) -> bool {
         "mailer-daemon" | "listserv" | "majordomo" | "postmaster"
     ) || local.starts_with("owner-")
         || local.ends_with("-request")
+}
+
+/// Mailing software that sends newsletters and campaigns, as its `X-Mailer` names it.
+const BULK_MAILERS: &[&str] = &[
+    "accucast",
+    "listmanager",
+    "mailchimp",
+    "phplist",
+    "sendinblue",
+    "brevo",
+    "mailerlite",
+    "campaign monitor",
+    "createsend",
+    "constant contact",
+    "sendy",
+    "acumbamail",
+    "mailrelay",
+    "getresponse",
+    "aweber",
+    "klaviyo",
+    "hubspot",
+    "marketo",
+    "exacttarget",
+    "lyris",
+    "mailjet",
+    "emailvision",
+    "cheetahmail",
+    "mailpoet",
+    "newsletter",
+];
+
+/// Header name prefixes only campaign software writes.
+const CAMPAIGN_HEADERS: &[&str] = &[
+    "x-mailchimp",
+    "x-mc-user",
+    "x-campaign",
+    "x-sfmc",
+    "x-rpcampaign",
+    "x-listmember",
+    "x-newsletter",
+];
+
+/// Whether a message is a newsletter or a campaign by its headers: sent by mailing software
+/// (`X-Mailer`) or carrying a campaign header. RFC 3834 §2 asks responders not to answer such
+/// mail, like `Precedence: bulk`.
+fn is_bulk_mailer(msg: &Inbound) -> bool {
+    let mailer = msg.header("x-mailer").any(|v| {
+        let v = v.to_ascii_lowercase();
+        BULK_MAILERS.iter().any(|m| v.contains(m))
+    });
+    let campaign = msg
+        .headers
+        .iter()
+        .any(|(name, _)| CAMPAIGN_HEADERS.iter().any(|p| name.starts_with(p)));
+    mailer || campaign
+}
+
+/// What only a newsletter's or a campaign's footer says.
+const BULK_FOOTERS: &[&str] = &[
+    "you are receiving this email because",
+    "you are receiving this e-mail because",
+    "you received this email because you",
+    "you're receiving this email because",
+    "unsubscribe from this list",
+    "to unsubscribe from this",
+    "click here to unsubscribe",
+    "update your preferences or unsubscribe",
+    "recibes este correo porque",
+    "has recibido este correo porque",
+    "si no deseas recibir más",
+    "si no desea recibir más",
+    "darte de baja de esta lista",
+    "darse de baja de esta lista",
+];
+
+/// How far from either end of a block a newsletter notice is looked for.
+const FOOTER_TAIL: usize = 4096;
+
+/// Whether the sender's own part of the body (not quoted or forwarded history) carries a
+/// newsletter footer ("You are receiving this email because you signed up…").
+fn has_bulk_footer(msg: &Inbound) -> bool {
+    use crate::segment::Kind;
+    msg.segments
+        .blocks
+        .iter()
+        .filter(|b| !matches!(b.kind, Kind::Quote | Kind::Forward))
+        .flat_map(|b| {
+            // The notice heads or ends a newsletter: look at both ends of each block.
+            let boundary = |mut at: usize, up: bool| {
+                while !msg.text.is_char_boundary(at) {
+                    at = if up { at + 1 } else { at - 1 };
+                }
+                at
+            };
+            let head_end = boundary(b.range.end.min(b.range.start + FOOTER_TAIL), false);
+            let tail_start = boundary(
+                b.range.start.max(b.range.end.saturating_sub(FOOTER_TAIL)),
+                true,
+            );
+            [
+                msg.text.get(b.range.start..head_end),
+                msg.text.get(tail_start..b.range.end),
+            ]
+        })
+        .flatten()
+        .any(|part| {
+            let lower = part.to_lowercase();
+            BULK_FOOTERS.iter().any(|f| lower.contains(f))
+        })
+}
+
+/// Whether the sender is a newsletter: "Newsletter" (or "boletín") in its name or address.
+fn is_newsletter_sender(msg: &Inbound) -> bool {
+    let newsletter = |s: &str| {
+        let s = s.to_lowercase();
+        s.contains("newsletter") || s.contains("boletín") || s.contains("boletin")
+    };
+    msg.from.as_ref().is_some_and(|m| {
+        newsletter(&local_part(&m.address)) || m.name.as_deref().is_some_and(newsletter)
+    })
 }
 
 fn is_noreply(address: &str) -> bool {

@@ -312,7 +312,9 @@ fn body_text(msg: &mail_parser::Message<'_>) -> String {
     }
 }
 
-/// Removes `<blockquote>` elements and Gmail/Outlook quote containers from HTML.
+/// Cuts HTML at the first quoted block or signature container (`<blockquote>`, Gmail's
+/// `gmail_quote` and `gmail_signature`, Outlook's reply header and mobile signature, Thunderbird's
+/// `moz-signature`, Yahoo's quote), since the text conversion would lose where they were.
 fn drop_html_quotes(html: &str) -> String {
     let lower = html.to_ascii_lowercase();
     let markers = [
@@ -320,6 +322,11 @@ fn drop_html_quotes(html: &str) -> String {
         "<div class=\"gmail_quote",
         "<div id=\"divrplyfwdmsg",
         "<div id=\"appendonsend",
+        "class=\"gmail_signature",
+        "class=\"moz-signature",
+        "id=\"ms-outlook-mobile-signature",
+        "class=\"yahoo_quoted",
+        "id=\"ymail_android_signature",
     ];
     let cut = markers.iter().filter_map(|m| lower.find(m)).min();
     match cut {
@@ -332,10 +339,11 @@ fn drop_html_quotes(html: &str) -> String {
 /// the subject together favour; `None` when neither gives any evidence.
 pub fn language(message: &str, subject: &str) -> Option<Lang> {
     let own = Evidence::of(message);
-    own.language().or_else(|| {
-        own.plus(Evidence::of(crate::extract::clean_subject(subject)))
-            .language()
-    })
+    let subject = crate::extract::clean_subject(subject);
+    own.language()
+        .or_else(|| own.plus(Evidence::of(subject)).language())
+        .or_else(|| crate::extract::language_by_verbs(message))
+        .or_else(|| crate::extract::language_by_verbs(subject))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::extract::{self, Deadline};
+use crate::extract::{self, Deadline, Finding};
 use crate::gate::{self, Skip};
 use crate::lang::Lang;
 use crate::mail::Inbound;
@@ -71,6 +71,9 @@ pub struct Decision {
     pub recipient: Option<String>,
     /// The reply, for `Reply`.
     pub reply: Option<Outgoing>,
+    /// Every time expression of the subject and the message, with its role (empty when the
+    /// gate stopped the mail).
+    pub findings: Vec<Finding>,
     /// When the mail arrived.
     pub received: DateTime<Utc>,
 }
@@ -114,7 +117,10 @@ pub fn decide(
 ) -> Result<Decision, RenderError> {
     let language = msg.lang.unwrap_or(config.reply.default_language);
     let recipient = msg.reply_address().map(str::to_string);
-    let skip = |skip: Skip, assessment: Option<Assessment>, triggers: Vec<Trigger>| Decision {
+    let skip = |skip: Skip,
+                assessment: Option<Assessment>,
+                triggers: Vec<Trigger>,
+                findings: Vec<Finding>| Decision {
         action: Action::Skip,
         skip: Some(skip),
         assessment,
@@ -122,15 +128,17 @@ pub fn decide(
         language,
         recipient: recipient.clone(),
         reply: None,
+        findings,
         received: moment.arrival,
     };
     if let Err(reason) = gate::check(msg, config) {
-        return Ok(skip(reason, None, Vec::new()));
+        return Ok(skip(reason, None, Vec::new(), Vec::new()));
     }
     let Some(to) = msg.reply_address() else {
-        return Ok(skip(Skip::NoReturnPath, None, Vec::new()));
+        return Ok(skip(Skip::NoReturnPath, None, Vec::new(), Vec::new()));
     };
-    let assessment = policy::assess(config, moment.arrival, understand(msg, config, moment));
+    let findings = understand(msg, config, moment);
+    let assessment = policy::assess(config, moment.arrival, extract::earliest(&findings));
     let sender = to.to_lowercase();
     let fresh: Vec<Trigger> = assessment
         .triggers
@@ -144,14 +152,19 @@ pub fn decide(
         .collect();
     if !assessment.triggers.is_empty() && fresh.is_empty() {
         let fired = assessment.triggers.clone();
-        return Ok(skip(Skip::Duplicate, Some(assessment), fired));
+        return Ok(skip(Skip::Duplicate, Some(assessment), fired, findings));
     }
     if moment.now - moment.arrival > config.reply.max_age {
         let fired = assessment.triggers.clone();
-        return Ok(skip(Skip::TooOld, Some(assessment), fired));
+        return Ok(skip(Skip::TooOld, Some(assessment), fired, findings));
     }
     if fresh.is_empty() {
-        return Ok(skip(Skip::NoTrigger, Some(assessment), Vec::new()));
+        return Ok(skip(
+            Skip::NoTrigger,
+            Some(assessment),
+            Vec::new(),
+            findings,
+        ));
     }
     let reply = render::reply(
         config,
@@ -170,18 +183,20 @@ pub fn decide(
         language,
         recipient: Some(to.to_string()),
         reply: Some(reply),
+        findings,
         received: moment.arrival,
     })
 }
 
-/// The Understand stage: the earliest deadline in the subject and the client's own words, read
-/// against the Date header in the sender's zone (design §1).
-fn understand(msg: &Inbound, config: &Config, moment: Moment) -> Option<Deadline> {
+/// The Understand stage: every time expression of the subject and the client's message, with
+/// its role, read against the Date header in the sender's zone (design §1). The earliest strong
+/// demand among them is the deadline.
+fn understand(msg: &Inbound, config: &Config, moment: Moment) -> Vec<Finding> {
     let written = msg.date.unwrap_or_else(|| {
         moment
             .arrival
             .with_timezone(&Zone::Named(config.schedule.tz).offset_at(moment.arrival))
     });
     let zone = Zone::of_sender(written, config.schedule.tz);
-    extract::find_in_mail(&msg.subject, &msg.own_text, written, zone)
+    extract::explain_mail(&msg.subject, &msg.own_text, written, zone)
 }

@@ -305,6 +305,13 @@ fn history(lines: &[Line<'_>], kinds: &mut [Kind]) {
                     }
                     i = k;
                 }
+                // Quoted with another mark ("--]", "|"): the quote ends where the mark does.
+                Some(k) if let Some(end) = prefixed_run(lines, k) => {
+                    for kind in kinds.iter_mut().take(end).skip(i) {
+                        *kind = Kind::Quote;
+                    }
+                    i = end;
+                }
                 _ if strong_attribution(&lines[i..i + n]) => {
                     to_end(kinds, i, Kind::Quote);
                     return;
@@ -324,11 +331,63 @@ fn history(lines: &[Line<'_>], kinds: &mut [Kind]) {
             } else {
                 i
             };
-            to_end(kinds, start, Kind::Quote);
-            return;
+            // A header block above a `>` quote is an attribution (bottom-posting): the reply
+            // below the quote is the client's again.
+            let fields = (i + 1..lines.len())
+                .find(|&k| header_label(&lines[k].folded, &MARKERS.header_fields).is_none())
+                .unwrap_or(lines.len());
+            let next = (fields..lines.len()).find(|&k| !lines[k].blank());
+            let end = match next {
+                Some(k) if lines[k].quoted() => {
+                    (k..lines.len()).find(|&j| !lines[j].quoted() && !lines[j].blank())
+                }
+                _ => None,
+            };
+            match end {
+                Some(end) => {
+                    for kind in kinds.iter_mut().take(end).skip(start) {
+                        *kind = Kind::Quote;
+                    }
+                    i = end;
+                    continue;
+                }
+                None => {
+                    to_end(kinds, start, Kind::Quote);
+                    return;
+                }
+            }
         }
         i += 1;
     }
+}
+
+/// A run of lines quoted with a mark other than `>` ("--]", "|", ":"), starting at `k`: the
+/// index after it, when at least two lines carry the same mark.
+fn prefixed_run(lines: &[Line<'_>], k: usize) -> Option<usize> {
+    let first = lines.get(k)?.text;
+    let mark: String = first
+        .chars()
+        .take_while(|c| !c.is_alphanumeric() && !c.is_whitespace())
+        .take(4)
+        .collect();
+    if mark.is_empty()
+        || mark
+            .chars()
+            .all(|c| matches!(c, '-' | '*' | '•' | '(' | '"' | '¿' | '¡'))
+    {
+        return None;
+    }
+    let mut end = k;
+    let mut marked = 0;
+    for (j, line) in lines.iter().enumerate().skip(k) {
+        if line.text.starts_with(mark.as_str()) {
+            marked += 1;
+            end = j + 1;
+        } else if !line.blank() {
+            break;
+        }
+    }
+    (marked >= 2).then_some(end)
 }
 
 fn to_end(kinds: &mut [Kind], from: usize, kind: Kind) {
@@ -499,11 +558,13 @@ fn around_message(lines: &[Line<'_>], kinds: &mut [Kind], offset: usize, hints: 
         kinds[g] = Kind::Greeting;
     }
     // Footers and disclaimers, and everything after a disclaimer.
+    for (line, kind) in own.iter().zip(kinds.iter_mut()) {
+        if footer(line) {
+            *kind = Kind::Footer;
+        }
+    }
     let mut k = 0;
     while k < own.len() {
-        if footer(&own[k]) {
-            kinds[k] = Kind::Footer;
-        }
         if !own[k].blank() && (k == 0 || own[k - 1].blank()) {
             let end = (k..own.len())
                 .find(|&j| own[j].blank())
@@ -601,13 +662,40 @@ fn disclaimer(paragraph: &[Line<'_>]) -> bool {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    let hits = MARKERS
+    // A phrase of several words is a strong sign; one word, or a phrase ordinary mail also
+    // uses ("privacy policy"), a weak one. Two weak signs or one strong make a disclaimer.
+    let weight: usize = MARKERS
         .disclaimers
         .iter()
         .filter(|d| text.contains(d.as_str()))
-        .count();
-    hits >= 2 || (hits == 1 && len >= 160)
+        .map(|d| {
+            if d.contains(' ') && !WEAK_DISCLAIMERS.contains(&d.as_str()) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum();
+    weight >= 2
 }
+
+/// Words that may follow a closing formula on its line ("un abrazo grande", "thanks again").
+const CLOSING_TAILS: &[&str] = &[
+    "a", "abrazo", "again", "all", "and", "beso", "besos", "cordial", "crack", "de", "enorme",
+    "everyone", "fuerte", "grande", "guapa", "guapo", "hug", "hugs", "lot", "mi", "much", "nina",
+    "nino", "nuevo", "saludo", "so", "todas", "todos", "un", "x", "xx", "y",
+];
+
+/// Disclaimer phrases that ordinary mail uses too.
+const WEAK_DISCLAIMERS: &[&str] = &[
+    "privacy policy",
+    "registered office",
+    "company number",
+    "proteccion de datos",
+    "aviso legal",
+    "antes de imprimir",
+    "derechos de acceso",
+];
 
 /// Whether a line is a closing formula, alone or with a name after it ("Thanks, Mark").
 fn closing(line: &Line<'_>) -> bool {
@@ -623,6 +711,10 @@ fn closing(line: &Line<'_>) -> bool {
         };
         let rest = rest.trim_start_matches([',', '!', '.', ' ', '-']);
         if rest.is_empty() {
+            return true;
+        }
+        // "Un abrazo grande", "Gracias y un saludo", "Thanks again": a closing said longer.
+        if rest.split_whitespace().all(|w| CLOSING_TAILS.contains(&w)) {
             return true;
         }
         // The rest must be a name: at most three words, capitalised in the original.
@@ -699,6 +791,10 @@ fn signature_signal(line: &Line<'_>) -> bool {
             .all(|c| c.is_ascii_digit() || " +-.()/:".contains(c) || c.is_alphabetic() || c == '|');
     let mail = t.contains('@') && t.contains('.');
     let link = f.contains("www.") || f.contains("http") || has_tld(f);
+    // A street address: a postal code, or a street word opening the line.
+    let postal = t.split(|c: char| !c.is_ascii_digit()).any(|d| d.len() == 5)
+        && t.chars().any(char::is_alphabetic);
+    let street = ADDRESS_WORDS.iter().any(|w| starts_with_word(f, w));
     let label = MARKERS.labels.iter().any(|l| {
         f.strip_prefix(l.as_str()).is_some_and(|rest| {
             let rest = rest.trim_start();
@@ -708,8 +804,35 @@ fn signature_signal(line: &Line<'_>) -> bool {
                     && (rest.is_empty() || rest.starts_with(|c: char| c.is_alphabetic())))
         })
     });
-    phone || mail || link || label
+    phone || mail || link || label || postal || street
 }
+
+/// Words that open a street address line.
+const ADDRESS_WORDS: &[&str] = &[
+    "c/",
+    "calle",
+    "avda",
+    "avda.",
+    "avenida",
+    "av.",
+    "plaza",
+    "pza",
+    "paseo",
+    "carrer",
+    "camino",
+    "ctra",
+    "carretera",
+    "poligono",
+    "pol.",
+    "rua",
+    "street",
+    "road",
+    "avenue",
+    "suite",
+    "unit",
+    "p.o. box",
+    "po box",
+];
 
 /// Whether a folded line holds a web address ending in a common top-level domain.
 fn has_tld(f: &str) -> bool {
@@ -742,17 +865,38 @@ fn signature_like(line: &Line<'_>) -> bool {
     let words: Vec<&str> = line.text.split_whitespace().collect();
     let title = MARKERS.titles.iter().any(|t| has_words(f, t));
     let sentence = words.len() >= 5 && line.text.ends_with(['.', '?', '!']);
-    let name = words.len() <= 5
-        && !line.text.ends_with(['?', ':'])
-        && words.iter().all(|w| {
-            w.chars()
+    // A name or a company: capitalised words (one lowercase word at most, joining words aside).
+    let lowercase = words
+        .iter()
+        .filter(|w| {
+            !w.chars()
                 .next()
                 .is_some_and(|c| c.is_uppercase() || !c.is_alphanumeric() || c.is_ascii_digit())
-                || matches!(
-                    *w,
-                    "de" | "del" | "la" | "y" | "&" | "of" | "and" | "the" | "van" | "von"
+                && !matches!(
+                    **w,
+                    "de" | "del"
+                        | "la"
+                        | "las"
+                        | "el"
+                        | "los"
+                        | "y"
+                        | "e"
+                        | "&"
+                        | "of"
+                        | "and"
+                        | "the"
+                        | "van"
+                        | "von"
+                        | "da"
+                        | "do"
+                        | "dos"
+                        | "du"
                 )
-        });
+        })
+        .count();
+    let name = words.len() <= 6
+        && !line.text.ends_with(['?', ':'])
+        && lowercase <= usize::from(words.len() >= 3);
     !sentence && (title || name)
 }
 

@@ -106,6 +106,21 @@ fn to_json(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> Value {
         "received": d.received.with_timezone(&tz).to_rfc3339(),
         "deadline": d.deadline().map(|dl| dl.at.to_rfc3339()),
         "deadline_phrase": d.deadline().map(|dl| dl.phrase.clone()),
+        "deadline_role": d.deadline().map(|dl| dl.role.tag()),
+        "findings": d.findings.iter().map(|f| json!({
+            "phrase": f.phrase,
+            "source": f.source.name(),
+            "role": f.role.tag(),
+            "strength": f.strength.tag(),
+            "counts": f.counts(),
+            "at": f.at.map(|t| t.to_rfc3339()),
+            "why": f.why,
+        })).collect::<Vec<_>>(),
+        "blocks": msg.segments.blocks.iter().map(|b| json!({
+            "kind": b.kind.name(),
+            "start": b.range.start,
+            "end": b.range.end,
+        })).collect::<Vec<_>>(),
         "earliest": instant(a.and_then(|a| a.earliest)),
         "rush_earliest": instant(a.and_then(|a| a.rush_earliest)),
         "next_opening": instant(a.and_then(|a| a.next_opening)),
@@ -168,6 +183,15 @@ fn to_text(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> String 
         }
     }
     s += &format!("   language:     {}\n", lang.code());
+    if d.assessment.is_some() {
+        let mut explained = Vec::new();
+        // Writing into a Vec cannot fail.
+        let _ = super::extract::write_blocks(&mut explained, &msg.text, &msg.segments);
+        let _ = super::extract::write_findings(&mut explained, &d.findings);
+        for line in String::from_utf8_lossy(&explained).lines() {
+            s += &format!("   {line}\n");
+        }
+    }
     if let Some(r) = &d.reply {
         s += "\n--- the reply, as the client will see it ---\n";
         s += &format!("From: {}\nTo: {}\nSubject: {}\n", r.from, r.to, r.subject);

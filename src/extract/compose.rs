@@ -126,12 +126,27 @@ struct Pass {
     group: Group,
     /// The next expression starts after "después de", "a partir de".
     after: bool,
+    /// The day of the last expression that named one, for "ese día", "that day".
+    last_day: Option<DayRef>,
+    /// "ese día" said in this clause, waiting for its time ("ese día abrimos a las 11"): the day,
+    /// its span and piece.
+    that_day: Option<(DayRef, Range<usize>, usize)>,
 }
 
 impl Pass {
     /// Ends the group being built, keeping it when it means something.
     fn close(&mut self) {
-        let g = std::mem::take(&mut self.group);
+        let mut g = std::mem::take(&mut self.group);
+        if g.day.is_none()
+            && (g.clock.is_some() || g.part.is_some())
+            && let Some((d, span, idx)) = self.that_day.take()
+        {
+            g.day = Some(d);
+            g.extend(&span, idx);
+        }
+        if g.day.is_some() {
+            self.last_day = g.day;
+        }
         if let (Some((reading, what)), Some(span), Some(pieces)) = (g.reading(), g.span, g.pieces) {
             let bound = if self.after {
                 Bound::After
@@ -184,6 +199,12 @@ pub fn expressions(pieces: &[(Piece, Range<usize>)]) -> Vec<Expression> {
                 }
                 p.close();
                 p.after = false;
+                // "entrégalo ese día": the day alone.
+                if let Some((d, span, idx)) = p.that_day.take() {
+                    p.group.day = Some(d);
+                    p.group.extend(&span, idx);
+                    p.close();
+                }
             }
             Piece::Glue => {}
             Piece::Cue(Cue::Deadline) => {
@@ -313,6 +334,12 @@ pub fn expressions(pieces: &[(Piece, Range<usize>)]) -> Vec<Expression> {
                     last.pieces.end = idx + 1;
                 }
             }
+            Piece::ThatDay => {
+                // "ese día abrimos a las 11": the day named last, for the next time said.
+                if let Some(d) = p.last_day {
+                    p.that_day = Some((d, span.clone(), idx));
+                }
+            }
             Piece::Anaphor
             | Piece::Range
             | Piece::Recurring
@@ -322,9 +349,8 @@ pub fn expressions(pieces: &[(Piece, Range<usize>)]) -> Vec<Expression> {
             | Piece::Cue(_)
             | Piece::Gap => {
                 p.close();
-                if matches!(piece, Piece::Cue(_) | Piece::Verb(_)) {
-                    p.after = false;
-                }
+                // "después del lunes": the start word binds only the time right after it.
+                p.after = false;
             }
         }
     }

@@ -268,10 +268,37 @@ impl<'a> Reader<'a> {
             return None;
         }
         let prev = i.checked_sub(1).map(|p| self.word(p)).unwrap_or("");
+        // "something like this": some forms are verbs only after a subject or an auxiliary.
+        if self.pack.morph.subject_verbs.contains(&self.word(i))
+            && morph::subject(self.pack, prev).is_none()
+            && !matches!(
+                prev,
+                "would" | "do" | "did" | "does" | "to" | "not" | "really" | "also"
+            )
+        {
+            return None;
+        }
+        // "check-in", "follow-up", "sign-up": a compound is a noun.
+        if self.tokens.punct(i + 1) == Some('-')
+            && self.tokens.glued(i + 1)
+            && self.tokens.glued(i + 2)
+            && self.tokens.get(i + 2).is_some_and(|n| n.kind == Kind::Word)
+        {
+            return None;
+        }
         let mut v = morph::analyse(self.pack, self.word(i), t.final_accent)?;
         // After an article or a preposition a form is a noun ("la entrega", "the call"), but
         // an infinitive stays one ("para terminarlo", "antes de mandarlo").
         if morph::determiner(self.pack, prev) && v.tense != Tense::Infinitive {
+            return None;
+        }
+        // "la firma", "la entrega": after an article that is also a pronoun, a form that could
+        // be a noun is one; "la necesito", "los tenemos" stay verbs.
+        if matches!(prev, "la" | "las" | "los" | "lo")
+            && self.pack.morph.pro_drop
+            && v.person == Some(Person::It)
+            && matches!(v.tense, Tense::Present | Tense::Subjunctive)
+        {
             return None;
         }
         // Object pronouns before the verb: the first that names a person says for whom.
@@ -295,6 +322,10 @@ impl<'a> Reader<'a> {
             return (Piece::Gap, i + 1);
         };
         match tok.kind {
+            // A dash with spaces around it separates ("URGENT - update the page").
+            Kind::Punct('-' | '–') if !self.tokens.glued(i) && !self.tokens.glued(i + 1) => {
+                (Piece::Break { strong: false }, i + 1)
+            }
             Kind::Punct(c) => (punct_piece(c), i + 1),
             Kind::Number => self
                 .number(i, tok.value, i + 1, true, prev)
@@ -356,7 +387,26 @@ impl<'a> Reader<'a> {
         if let Some(v) = self.verb_at(i) {
             return (Piece::Verb(v), i + 1);
         }
+        if let Some(v) = self.participle_after_aux(i) {
+            return (Piece::Verb(v), i + 1);
+        }
         (Piece::Gap, i + 1)
+    }
+
+    /// An English "-ed" form the lemmas do not list, right after "have" or "be" ("has terminated",
+    /// "were suspended"): a participle.
+    fn participle_after_aux(&self, i: usize) -> Option<Verb> {
+        let w = self.word(i);
+        if self.pack.morph.pro_drop || w.len() < 5 || !w.ends_with("ed") {
+            return None;
+        }
+        let aux = i.checked_sub(1).and_then(|p| self.verb_at(p))?;
+        matches!(aux.kind, VerbKind::Have | VerbKind::Be).then_some(Verb {
+            kind: VerbKind::Act,
+            tense: Tense::Participle,
+            person: None,
+            to: None,
+        })
     }
 
     /// "today's", "Friday's": a day that qualifies a noun is no limit ("today's paper"), unless
@@ -442,6 +492,13 @@ impl<'a> Reader<'a> {
     fn word_piece(&self, i: usize, lex: Lex, e: usize, prev: Piece) -> (Piece, usize) {
         let found = match lex {
             Lex::Piece(Piece::Now) => Some(self.now_at(i, e)),
+            // "for Friday" is a limit; "for 3:30", "for 2 hours" are not.
+            Lex::Piece(Piece::By)
+                if self.pack.weak_limits.contains(&self.word(i))
+                    && self.tokens.number(e).is_some() =>
+            {
+                Some((Piece::Glue, e))
+            }
             Lex::Piece(p) => Some((p, e)),
             Lex::Farewell => {
                 // "¡Hasta mañana!", "Hasta luego.": a farewell standing alone; "hasta el lunes"
@@ -462,6 +519,16 @@ impl<'a> Reader<'a> {
             Lex::Num(v) => self.number(i, v, e, false, prev),
             Lex::One => self.duration(i, false),
             Lex::DurPrep => self.duration(e, true),
+            // "la 6/7", "las 2/3": a feminine article before a pair of numbers names a size, a
+            // page, a version (a date takes "el"), never an hour.
+            Lex::ClockPrep { strong: false }
+                if self.pack.lang == Lang::Es
+                    && self.tokens.number(e).is_some()
+                    && self.tokens.punct(e + 1) == Some('/')
+                    && self.tokens.glued(e + 1) =>
+            {
+                Some((Piece::Number, self.skip_number(e)))
+            }
             Lex::ClockPrep { strong } => self.clock_after_prep(e, strong || after_limit(prev)),
             Lex::Weekday(w) => Some(self.weekday(w, WeekdayMode::Next, e)),
             Lex::Next => match self.lex(e) {
@@ -600,7 +667,7 @@ impl<'a> Reader<'a> {
         prev: Piece,
     ) -> Option<(Piece, usize)> {
         if digits {
-            if self.in_code(i) {
+            if self.in_code(i) || self.tokens.get(i).is_some_and(|t| t.code) {
                 return Some((Piece::Number, self.skip_number(i)));
             }
             if let Some(end) = self.identifier_or_price(i) {
@@ -775,7 +842,10 @@ impl<'a> Reader<'a> {
         }
         let article = !digits && !bare_unit && self.one_word(i);
         let mut range = false;
-        if !bare_unit && self.tokens.punct(j) == Some('-') && self.tokens.number(j + 1).is_some() {
+        if !bare_unit
+            && matches!(self.tokens.punct(j), Some('-' | '–' | '—'))
+            && self.tokens.number(j + 1).is_some()
+        {
             range = true;
             j += 2;
         }
@@ -1014,6 +1084,10 @@ impl<'a> Reader<'a> {
 
     /// A clock time after "a las" / "at" (`e` is the index after the preposition).
     fn clock_after_prep(&self, e: usize, strong: bool) -> Option<(Piece, usize)> {
+        // "at 1.10.2" is a version, not ten past one.
+        if self.tokens.number(e).is_some() && self.skip_number(e) > e + 3 {
+            return None;
+        }
         let (v, e2, _) = self.num(e)?;
         if let Some(m) = self.clock(v, e2, true) {
             let bare = matches!(m.0, Piece::Clock(c) if c.meridiem == Meridiem::Bare);
@@ -1181,7 +1255,8 @@ fn punct_piece(c: char) -> Piece {
         ',' | ';' | ':' | '¿' | '¡' | '"' | '“' | '”' | '«' | '»' | '—' | '–' | '|' | '*' => {
             Piece::Break { strong: false }
         }
-        '(' | ')' | '\'' => Piece::Glue,
+        '(' | ')' => Piece::Break { strong: false },
+        '\'' => Piece::Glue,
         _ => Piece::Gap,
     }
 }

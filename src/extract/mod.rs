@@ -195,10 +195,36 @@ pub fn pieces(text: &str) -> Vec<String> {
     out
 }
 
+/// The language whose verb forms a text uses most, for texts whose function words tell nothing
+/// ("Applied.", "Remove unnecessary semicolons"): `None` on a tie.
+pub fn language_by_verbs(text: &str) -> Option<Lang> {
+    let tokens = Tokens::of(text);
+    let mut points = [0u32; 2];
+    for (k, pack) in PACKS.iter().enumerate() {
+        for i in 0..tokens.len() {
+            let accent = tokens.get(i).is_some_and(|t| t.final_accent);
+            if morph::analyse(pack, tokens.word(i), accent).is_some() {
+                points[k] += 1;
+            }
+        }
+    }
+    match points[0].cmp(&points[1]) {
+        std::cmp::Ordering::Greater => Some(PACKS[0].lang),
+        std::cmp::Ordering::Less => Some(PACKS[1].lang),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
 /// A subject without its reply and forward prefixes ("Re:", "RV:", "Fwd:") and the bracketed
 /// tags of lists and tools ("[PATCH 2/3]", "[EDIS]").
 pub fn clean_subject(subject: &str) -> &str {
     let mut s = subject.trim();
+    // A trailing tag ("… [Urgent: Statewide]") goes too.
+    while s.ends_with(']')
+        && let Some(open) = s.rfind('[')
+    {
+        s = s[..open].trim_end();
+    }
     loop {
         let before = s.len();
         if s.starts_with('[')
@@ -250,6 +276,7 @@ fn read(
             text,
             pieces: &pieces,
             subject: source == Source::Subject,
+            pack,
         };
         for j in role::judge(&cx, exprs) {
             out.push(finding(text, source, j, now, zone, pack.lang));

@@ -66,7 +66,30 @@ pub fn analyse(pack: &Pack, word: &str, accent: bool) -> Option<Verb> {
     if let Some(v) = plain(ix, word, accent) {
         return Some(v);
     }
-    with_enclitics(ix, word)
+    with_enclitics(ix, word).or_else(|| by_accent(pack, word, accent))
+}
+
+/// A Spanish verb the lemmas do not list, told by an ending only verbs have when accented: the
+/// future ("abonará", "tendrán") and the preterite "él" form ("llamó", "subió").
+fn by_accent(pack: &Pack, word: &str, accent: bool) -> Option<Verb> {
+    if !pack.morph.pro_drop || !accent || word.len() < 5 {
+        return None;
+    }
+    let (tense, person) = if word.ends_with("ra") {
+        (Tense::Future, Person::It)
+    } else if word.ends_with("re") {
+        (Tense::Future, Person::I)
+    } else if word.ends_with('o') {
+        (Tense::Past, Person::It)
+    } else {
+        return None;
+    };
+    Some(Verb {
+        kind: VerbKind::Act,
+        tense,
+        person: Some(person),
+        to: None,
+    })
 }
 
 /// Whether `word` (folded) is one of the pack's articles and determiners, after which a verb
@@ -101,7 +124,8 @@ fn verb(ix: &Index, lemma: &str, tense: Tense, person: Option<Person>) -> Option
             "would" => VerbKind::Would,
             "can" => VerbKind::Can,
             "must" => VerbKind::Must,
-            "have" | "haber" => VerbKind::Have,
+            "have" => VerbKind::Have,
+            "haber" => VerbKind::Perfect,
             "be" => VerbKind::Be,
             "do" => VerbKind::Do,
             _ if ix.morph.forms.iter().any(|(_, l, _, _)| *l == lemma) => VerbKind::Act,
@@ -157,7 +181,11 @@ fn by_ending(ix: &Index, word: &str, accent: bool, e: &Ending) -> Option<Verb> {
     // "stopped", "planning": a doubled final consonant.
     if ix.morph.double_final && e.lemma_end.is_empty() && !e.suffix.is_empty() {
         let b = stem.as_bytes();
-        if b.len() >= 3 && b[b.len() - 1] == b[b.len() - 2] && !b"aeiou".contains(&b[b.len() - 1]) {
+        if b.len() >= 3
+            && b[b.len() - 1].is_ascii_alphabetic()
+            && b[b.len() - 1] == b[b.len() - 2]
+            && !b"aeiou".contains(&b[b.len() - 1])
+        {
             let single = &stem[..stem.len() - 1];
             if ix.lemmas.contains_key(single) {
                 return verb(ix, single, e.tense, e.person);

@@ -49,6 +49,7 @@ use std::ops::Range;
 
 use super::compose::{Bound, Expression, What};
 use super::expr::Expr;
+use crate::lang::Pack;
 use crate::lang::vocab::{Cue, DayRef, Person, Piece, Tense, Verb, VerbKind};
 
 /// What a time expression is to the mail.
@@ -175,9 +176,13 @@ struct Clause {
     verbs: Vec<(usize, Verb)>,
     subjects: Vec<(usize, Person)>,
     cues: Vec<(usize, Cue)>,
-    anaphors: Vec<usize>,
+    /// Where a request points at an event: the piece, and whether it names the event ("antes
+    /// de la reunión") rather than only pointing back ("antes", "before that").
+    anaphors: Vec<(usize, bool)>,
     range: bool,
     recurring: bool,
+    /// A deadline label and its colon ("Due:", "Plazo:", "Fecha de entrega:").
+    label: bool,
 }
 
 impl Clause {
@@ -211,6 +216,8 @@ pub struct Context<'a> {
     pub pieces: &'a [(Piece, Range<usize>)],
     /// Whether the text is a subject line.
     pub subject: bool,
+    /// The pack that read the pieces.
+    pub pack: &'static Pack,
 }
 
 /// Judges every expression of a text.
@@ -221,7 +228,14 @@ pub fn judge(cx: &Context<'_>, exprs: Vec<Expression>) -> Vec<Judged> {
     // How many clauses say anything: a text that is one time fragment is a demand by itself.
     // A text made only of time fragments ("Mañana a primera hora, porfa") is a demand by itself.
     let content_sentences = usize::from(!clauses.iter().all(|c| only_time(cx, c))) + 1;
-    let preds: Vec<Option<Predicate>> = clauses.iter().map(|c| predicate(cx, c)).collect();
+    let mut preds: Vec<Option<Predicate>> = Vec::with_capacity(clauses.len());
+    for (k, c) in clauses.iter().enumerate() {
+        let prev = k
+            .checked_sub(1)
+            .filter(|&j| clauses[j].sentence == c.sentence)
+            .and_then(|j| preds.get(j).copied().flatten());
+        preds.push(predicate(cx, c, prev));
+    }
     let mut out: Vec<Judged> = exprs
         .into_iter()
         .map(|e| {
@@ -238,6 +252,23 @@ pub fn judge(cx: &Context<'_>, exprs: Vec<Expression>) -> Vec<Judged> {
             }
         })
         .collect();
+    // "closed from 24 December until 2 January", "desde el 24 hasta el 6": a span of days.
+    for i in 1..out.len() {
+        let (head, tail) = out.split_at_mut(i);
+        let (Some(a), Some(b)) = (head.last_mut(), tail.first_mut()) else {
+            continue;
+        };
+        let between_glue = cx.pieces[a.expr.pieces.end..b.expr.pieces.start.max(a.expr.pieces.end)]
+            .iter()
+            .all(|(p, _)| *p == Piece::Glue);
+        if a.expr.bound == Bound::After && b.expr.bound == Bound::By && between_glue {
+            for j in [a, b] {
+                j.role = Role::Schedule;
+                j.strength = Strength::Strong;
+                j.why = "a span of days (from … until …)";
+            }
+        }
+    }
     // "by the end of tomorrow, July 26": a time in apposition takes the role of the one before.
     for i in 1..out.len() {
         let (head, tail) = out.split_at_mut(i);
@@ -317,10 +348,19 @@ fn split(cx: &Context<'_>) -> Vec<Clause> {
                 (after_comma || after_saying || english_that).then_some(Opener::Relative)
             }
             Piece::Cue(Cue::And) => {
-                let verb_ahead = pieces[k + 1..]
+                // A new predicate follows: its verb or subject right after the joiner, times
+                // and glue aside ("y el viernes necesito…"); not "me or John know".
+                let predicate_follows = pieces[k + 1..]
                     .iter()
-                    .take_while(|(p, _)| !matches!(p, Piece::Break { .. }))
-                    .any(|(p, _)| {
+                    .map(|(p, _)| *p)
+                    .find(|p| {
+                        !(is_time(*p)
+                            || matches!(
+                                p,
+                                Piece::Glue | Piece::By | Piece::Before | Piece::Cue(Cue::Not)
+                            ))
+                    })
+                    .is_some_and(|p| {
                         matches!(
                             p,
                             Piece::Verb(_)
@@ -328,7 +368,7 @@ fn split(cx: &Context<'_>) -> Vec<Clause> {
                                 | Piece::Cue(Cue::Please | Cue::Ask | Cue::Need | Cue::Must)
                         )
                     });
-                (has_verb && verb_ahead).then_some(Opener::And)
+                (has_verb && predicate_follows).then_some(Opener::And)
             }
             _ => None,
         };
@@ -415,7 +455,21 @@ fn clause(cx: &Context<'_>, r: Range<usize>, opener: Opener, sentence: usize) ->
         anaphors: Vec::new(),
         range: false,
         recurring: false,
+        label: false,
     };
+    c.label = cx.pieces[c.pieces.clone()].iter().all(|(p, _)| {
+        matches!(
+            p,
+            Piece::Glue | Piece::Cue(Cue::Deadline) | Piece::Break { .. }
+        )
+    }) && cx.pieces[c.pieces.clone()]
+        .iter()
+        .any(|(p, _)| *p == Piece::Cue(Cue::Deadline))
+        && c.pieces
+            .end
+            .checked_sub(1)
+            .and_then(|k| cx.text.get(cx.pieces[k].1.clone()))
+            == Some(":");
     let mut pending_before: Option<usize> = None;
     for k in r {
         match cx.pieces[k].0 {
@@ -425,7 +479,7 @@ fn clause(cx: &Context<'_>, r: Range<usize>, opener: Opener, sentence: usize) ->
                 if let Some(b) = pending_before.take()
                     && matches!(v.kind, VerbKind::Happen | VerbKind::Meet | VerbKind::Be)
                 {
-                    c.anaphors.push(b);
+                    c.anaphors.push((b, true));
                 }
             }
             Piece::Subject(p) => c.subjects.push((k, p)),
@@ -433,11 +487,11 @@ fn clause(cx: &Context<'_>, r: Range<usize>, opener: Opener, sentence: usize) ->
                 if cue == Cue::Event
                     && let Some(b) = pending_before.take()
                 {
-                    c.anaphors.push(b);
+                    c.anaphors.push((b, true));
                 }
                 c.cues.push((k, cue));
             }
-            Piece::Anaphor => c.anaphors.push(k),
+            Piece::Anaphor => c.anaphors.push((k, false)),
             Piece::Range => c.range = true,
             Piece::Recurring => c.recurring = true,
             Piece::Before => pending_before = Some(k),
@@ -452,9 +506,30 @@ fn clause(cx: &Context<'_>, r: Range<usize>, opener: Opener, sentence: usize) ->
             .iter()
             .any(|(p, _)| is_time(*p))
     {
-        c.anaphors.push(b);
+        c.anaphors.push((b, false));
     }
     c
+}
+
+/// Whether a clause is a fragment after a comma: no finite verb of its own (a bare form after a
+/// noun is a noun: "Investor review").
+fn fragment(cx: &Context<'_>, c: &Clause) -> bool {
+    let after_comma = c
+        .pieces
+        .start
+        .checked_sub(1)
+        .is_some_and(|b| matches!(cx.pieces[b].0, Piece::Break { strong: false }));
+    after_comma
+        && !c.verbs.iter().any(|(k, v)| {
+            let noun_before = k
+                .checked_sub(1)
+                .is_some_and(|b| cx.pieces[b].0 == Piece::Gap);
+            !matches!(
+                v.tense,
+                Tense::Infinitive | Tense::Gerund | Tense::Participle
+            ) && !(v.tense == Tense::Base && noun_before)
+        })
+        && c.subjects.is_empty()
 }
 
 /// Whether a clause has a finite verb (not only infinitives, gerunds or participles).
@@ -499,20 +574,57 @@ fn filler(p: Piece) -> bool {
 }
 
 /// The predicate of a clause: its first verb through its auxiliaries, with the subject.
-fn predicate(cx: &Context<'_>, c: &Clause) -> Option<Predicate> {
-    let &(first_at, first) = c.verbs.first()?;
+/// `prev`: the predicate of the clause before in the same sentence, whose subject a
+/// coordinated clause shares ("I'll read it and get back to you on Monday").
+fn predicate(cx: &Context<'_>, c: &Clause, prev: Option<Predicate>) -> Option<Predicate> {
+    // The first verb, passing over a bare form that sits between nouns ("all test trades must be
+    // completed": "test" is a noun there) when a verb follows.
+    let pick = c
+        .verbs
+        .iter()
+        .position(|(k, v)| {
+            let nouns_before = cx.pieces[c.pieces.start..*k]
+                .iter()
+                .any(|(p, _)| *p == Piece::Gap);
+            let noun_after = cx.pieces.get(k + 1).is_some_and(|(p, _)| *p == Piece::Gap);
+            let right_after_noun = k
+                .checked_sub(1)
+                .is_some_and(|b| b >= c.pieces.start && cx.pieces[b].0 == Piece::Gap);
+            let later = c.verbs.iter().any(|(j, _)| j > k);
+            // "test trades", "the limitations imposed upon…": a noun, or a participle after one.
+            let auxiliary = matches!(
+                v.kind,
+                VerbKind::Be
+                    | VerbKind::Have
+                    | VerbKind::Will
+                    | VerbKind::Would
+                    | VerbKind::Can
+                    | VerbKind::Must
+                    | VerbKind::Do
+                    | VerbKind::Perfect
+            );
+            !(v.tense == Tense::Base && nouns_before && !auxiliary && (noun_after || later))
+                && !(later
+                    && right_after_noun
+                    && matches!(v.tense, Tense::Past | Tense::Participle)
+                    && !cx.pack.morph.pro_drop)
+        })
+        .unwrap_or(0);
+    let verbs = &c.verbs[pick..];
+    let &(first_at, first) = verbs.first()?;
     // The lexical verb, read through the auxiliaries in front of it: "will send" (future),
     // "has sent" (past), "is sent" / "be turned in" (passive), "is sending" (progressive),
     // "can send", "should be submitted" (modal), "voy a mandar" (future).
     // The next verb counts as part of the verb group only when nothing but glue, a negation or
     // an inverted subject stands between ("have it done" is not a perfect).
-    let next = c
-        .verbs
+    let next = verbs
         .get(1)
         .filter(|(k, _)| {
             *k <= first_at + 4
                 && cx.pieces[first_at + 1..*k].iter().all(|(p, _)| match p {
-                    Piece::Glue | Piece::Cue(Cue::Not | Cue::Perhaps) => true,
+                    Piece::Glue | Piece::Cue(Cue::Not | Cue::Perhaps | Cue::Must | Cue::Need) => {
+                        true
+                    }
                     Piece::Subject(person) => c.question && *person != Person::It,
                     _ => false,
                 })
@@ -523,7 +635,7 @@ fn predicate(cx: &Context<'_>, c: &Clause) -> Option<Predicate> {
             VerbKind::Will | VerbKind::Would | VerbKind::Can | VerbKind::Must | VerbKind::Do,
             Some(n),
         ) => {
-            let (n2, tense) = match (n.kind, c.verbs.get(2).map(|(_, v)| *v)) {
+            let (n2, tense) = match (n.kind, verbs.get(2).map(|(_, v)| *v)) {
                 // "should be submitted", "will be posted", "can have it": through a second aux.
                 (VerbKind::Be | VerbKind::Have, Some(m))
                     if matches!(m.tense, Tense::Past | Tense::Participle | Tense::Gerund) =>
@@ -550,7 +662,13 @@ fn predicate(cx: &Context<'_>, c: &Clause) -> Option<Predicate> {
             };
             (n2, Some(first.kind), tense)
         }
-        (VerbKind::Have, Some(n)) if matches!(n.tense, Tense::Past | Tense::Participle) => {
+        (VerbKind::Perfect, Some(n)) if matches!(n.tense, Tense::Past | Tense::Participle) => {
+            (n, Some(VerbKind::Perfect), Tense::Past)
+        }
+        // English "has sent"; Spanish "tener" + participle is a state ("lo tengo hecho").
+        (VerbKind::Have, Some(n))
+            if !cx.pack.morph.pro_drop && matches!(n.tense, Tense::Past | Tense::Participle) =>
+        {
             (n, Some(VerbKind::Have), Tense::Past)
         }
         (VerbKind::Be, Some(n))
@@ -601,12 +719,31 @@ fn predicate(cx: &Context<'_>, c: &Clause) -> Option<Predicate> {
             },
         )
         .or(first.person);
-    let next_is_verb = c.verbs.get(1).is_some_and(|(k, _)| {
+    let next_is_verb = verbs.get(1).is_some_and(|(k, _)| {
         *k == first_at + 1
             || cx.pieces[first_at + 1..*k]
                 .iter()
                 .all(|(p, _)| *p == Piece::Glue)
     });
+    let shared = (c.opener == Opener::And && pronoun.is_none() && !noun_before)
+        .then_some(prev)
+        .flatten();
+    if let Some(sp) = shared
+        && !sp.imperative
+    {
+        return Some(Predicate {
+            kind: lexical.kind,
+            tense: if tense == Tense::Base {
+                sp.tense
+            } else {
+                tense
+            },
+            person: sp.person,
+            to: first.to.or(lexical.to),
+            modal: modal.or(sp.modal),
+            imperative: false,
+        });
+    }
     let imperative = clause_initial
         && pronoun.is_none()
         && match first.tense {
@@ -625,7 +762,7 @@ fn predicate(cx: &Context<'_>, c: &Clause) -> Option<Predicate> {
                     )
                     && first.to != Some(Person::You)
                     && !cx.subject
-                    && spanish_like(first)
+                    && cx.pack.morph.pro_drop
             }
             Tense::Subjunctive => {
                 matches!(first.person, Some(Person::It | Person::They)) && !noun_before
@@ -652,12 +789,6 @@ fn predicate(cx: &Context<'_>, c: &Clause) -> Option<Predicate> {
     })
 }
 
-/// A verb form from a pack with personal endings (Spanish): the English present has no
-/// clause-initial imperative reading beyond the bare form.
-fn spanish_like(v: Verb) -> bool {
-    v.tense != Tense::Base
-}
-
 /// The evidence of a request in a clause (or what it inherits), with why.
 fn request_evidence(
     c: &Clause,
@@ -667,7 +798,9 @@ fn request_evidence(
     if c.has(Cue::Ask) {
         return Some("a question asking Ana to act (can you, ¿puedes…?)");
     }
-    if c.has(Cue::Please) {
+    // "Please note (that) the shop is closed on Friday": please asks Ana to notice, not to act.
+    let noticing = p.is_some_and(|p| p.imperative && p.kind == VerbKind::Feel);
+    if c.has(Cue::Please) && !noticing {
         return Some("please / por favor");
     }
     if c.has(Cue::Deadline) {
@@ -677,7 +810,7 @@ fn request_evidence(
         return Some("a need or a wish (necesito, hace falta, I'd like)");
     }
     if let Some(p) = p {
-        if p.imperative && p.kind != VerbKind::Meet && p.kind != VerbKind::Feel {
+        if p.imperative && !matches!(p.kind, VerbKind::Meet | VerbKind::Feel | VerbKind::Intend) {
             return Some("an imperative");
         }
         if matches!(p.kind, VerbKind::Need | VerbKind::Want)
@@ -711,8 +844,7 @@ fn request_evidence(
     // "Due: Friday, 5pm", "Plazo: el 15": a deadline label opens the clause before.
     if let Some((pc, _)) = prev
         && pc.sentence == c.sentence
-        && pc.has(Cue::Deadline)
-        && pc.verbs.is_empty()
+        && pc.label
     {
         return Some("after a deadline label (Due:, Plazo:)");
     }
@@ -748,6 +880,28 @@ fn decide(
             .get(j)
             .map(|pc| (pc, preds.get(j).copied().flatten()))
     });
+    // A fragment opening its sentence before a comma takes the role the clause after it gives
+    // ("By October 16, EESI had requested…", "El lunes, tiene que estar lista").
+    if !finite(c)
+        && c.opener == Opener::Plain
+        && e.bound != Bound::After
+        && e.what != What::NoDeadline
+        && (k == 0 || clauses[k - 1].sentence != c.sentence)
+        && clauses
+            .get(k + 1)
+            .is_some_and(|n| n.sentence == c.sentence && finite(n) && n.opener == Opener::Plain)
+        && c.pieces
+            .end
+            .checked_sub(1)
+            .and_then(|b| cx.text.get(cx.pieces[b].1.clone()))
+            == Some(",")
+    {
+        return decide(cx, clauses, preds, k + 1, e, content_sentences);
+    }
+    // "World News Tonight", "Good Morning America": a time word inside a name.
+    if in_name(cx, e) {
+        return (Idiom, Strong, "part of a name (World News Tonight)");
+    }
     // 1
     if e.what == What::NoDeadline {
         return (NoDeadline, Strong, "an explicit absence of deadline");
@@ -768,6 +922,22 @@ fn decide(
     if e.bound == Bound::After {
         return (After, Strong, "a start, not a limit (a partir de, after)");
     }
+    // 'Lo de "para mañana"': a time in quotation marks is mentioned, not asked for.
+    if quoted(cx, e) {
+        return (
+            Idiom,
+            Strong,
+            "a time in quotation marks: mentioned, not asked for",
+        );
+    }
+    // "the 3 PM one", "the 5:15 train": a clock time after an article qualifies a noun.
+    if attributive_clock(cx, e) {
+        return (
+            Idiom,
+            Strong,
+            "a clock time qualifying a noun (the 5 pm train)",
+        );
+    }
     // 5
     if e.pieces.start > c.pieces.start
         && matches!(
@@ -777,7 +947,46 @@ fn decide(
     {
         return (Idiom, Strong, "part of an idiom");
     }
-    let evidence = request_evidence(c, p.as_ref(), prev);
+    let mut evidence = request_evidence(c, p.as_ref(), prev);
+    // "Échale un vistazo lo antes posible, por favor": a please tacked on after a comma.
+    if evidence.is_none()
+        && clauses.get(k + 1).is_some_and(|n| {
+            n.sentence == c.sentence
+                && n.has(Cue::Please)
+                && cx.pieces[n.pieces.clone()].iter().all(|(p, _)| {
+                    matches!(
+                        p,
+                        Piece::Cue(Cue::Please) | Piece::Glue | Piece::Break { .. }
+                    )
+                })
+        })
+    {
+        evidence = Some("please / por favor, after a comma");
+    }
+    // "We will need to get TW, Accounting, and Investor review of these ASAP": a fragment of a
+    // list after a comma shares the predicate of the clause it continues.
+    if evidence.is_none()
+        && matches!(e.what, What::Urgent | What::Now)
+        && fragment(cx, c)
+        && c.opener != Opener::If
+    {
+        let mut j = k;
+        while let Some(b) = j.checked_sub(1) {
+            j = b;
+            let pc = &clauses[j];
+            if pc.sentence != c.sentence {
+                break;
+            }
+            if !fragment(cx, pc) {
+                let pprev = j
+                    .checked_sub(1)
+                    .and_then(|a| clauses.get(a).map(|x| (x, preds.get(a).copied().flatten())));
+                evidence = request_evidence(pc, preds.get(j).copied().flatten().as_ref(), pprev)
+                    .map(|_| "a fragment of a list that a request governs");
+                break;
+            }
+        }
+    }
     // 6
     if c.has(Cue::Negation) {
         return (Negated, Strong, "a withdrawn demand");
@@ -791,6 +1000,35 @@ fn decide(
     // 7
     if c.opener == Opener::If {
         let reply = c.has(Cue::Not) && c.has(Cue::Ask);
+        // "I'd be grateful if you could send it by Friday": a polite request, not a condition.
+        let polite = p.is_some_and(|p| {
+            p.person == Some(Person::You)
+                && matches!(p.modal, Some(VerbKind::Would | VerbKind::Can))
+                && matches!(p.tense, Tense::Conditional)
+                && p.kind == VerbKind::Act
+        }) && !c.has(Cue::Not);
+        // "let me know if you can't attend ASAP": the urgent word asks for the main request.
+        let dislocated = e.what == What::Urgent
+            && prev.is_some_and(|(pc, pp)| {
+                pc.sentence == c.sentence && request_evidence(pc, pp.as_ref(), None).is_some()
+            });
+        if polite {
+            return match e.what {
+                What::Urgent | What::Now => (
+                    Immediate,
+                    Strong,
+                    "a polite request (grateful if you could…)",
+                ),
+                _ => (Request, Strong, "a polite request (grateful if you could…)"),
+            };
+        }
+        if dislocated {
+            return (
+                Immediate,
+                Strong,
+                "an urgent word of the request before the condition",
+            );
+        }
         let question = prev.is_some_and(|(pc, _)| pc.sentence == c.sentence && pc.has(Cue::Ask));
         if reply {
             return (
@@ -886,8 +1124,13 @@ fn decide(
     if c.has(Cue::Schedule) {
         return (Schedule, Strong, "opening hours or availability");
     }
-    // 14
-    if e.what == What::Urgent && !finite(c) && !c.has(Cue::Not) {
+    // 14: "URGENTE:", "ASAP please", "Me urge el logo"; not "NPWLAX URGENT - WEATHER MESSAGE".
+    let opens = prev_content(cx, e.pieces.start, c.pieces.start).is_none_or(filler);
+    if e.what == What::Urgent
+        && !finite(c)
+        && !c.has(Cue::Not)
+        && (only_time(cx, c) || opens && thing_follows(cx, c, e))
+    {
         return (Immediate, Strong, "an urgent word standing alone");
     }
     // 15
@@ -934,9 +1177,79 @@ fn decide(
     }
 }
 
+/// Whether a time word that is written lowercase in running text stands capitalised inside a
+/// run of capitalised words, or alone as a greeting ("Morning!").
+fn in_name(cx: &Context<'_>, e: &Expression) -> bool {
+    let words = &cx.text[e.span.clone()];
+    let line_start = cx.text[..e.span.start].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = cx.text[e.span.end..]
+        .find('\n')
+        .map_or(cx.text.len(), |n| e.span.end + n);
+    let line = &cx.text[line_start..line_end];
+    let shouting = line.chars().filter(|c| c.is_lowercase()).count() * 4
+        < line.chars().filter(|c| c.is_alphabetic()).count();
+    let lowercase_kind = cx.pieces[e.pieces.clone()].iter().all(|(p, _)| {
+        matches!(
+            p,
+            Piece::Day(DayRef::Today | DayRef::Tomorrow | DayRef::AfterTomorrow)
+                | Piece::Part(_)
+                | Piece::Period(_)
+                | Piece::Now
+                | Piece::Glue
+        )
+    });
+    if shouting || !lowercase_kind || !words.starts_with(char::is_uppercase) {
+        return false;
+    }
+    let before = cx.text[line_start..e.span.start].trim_end();
+    // "Morning!", "Evening, all": a greeting.
+    let after = cx.text[e.span.end..line_end].trim_start();
+    if before.is_empty()
+        && !words.contains(' ')
+        && (after.starts_with('!') || after.starts_with(','))
+    {
+        return true;
+    }
+    let prev: Vec<&str> = before.split_whitespace().collect();
+    let capital = |w: &&str| w.starts_with(char::is_uppercase);
+    // The word before is capitalised, and is not itself the first word of its sentence.
+    prev.len() >= 2
+        && prev.last().is_some_and(capital)
+        && prev
+            .get(prev.len() - 2)
+            .is_some_and(|w| !w.ends_with(['.', '!', '?', ':']))
+}
+
+/// Whether an expression stands between quotation marks.
+fn quoted(cx: &Context<'_>, e: &Expression) -> bool {
+    let before = cx.text[..e.span.start].trim_end().chars().next_back();
+    let after = cx.text[e.span.end..].trim_start().chars().next();
+    matches!(before, Some('"' | '“' | '«' | '\'')) && matches!(after, Some('"' | '”' | '»' | '\''))
+}
+
+/// Whether a bare clock time follows an English article ("the 3 PM one").
+fn attributive_clock(cx: &Context<'_>, e: &Expression) -> bool {
+    let bare_clock = matches!(
+        e.reading.map(|r| r.expr),
+        Some(Expr::At {
+            day: None,
+            clock: Some(_),
+            part: None,
+            ..
+        })
+    ) && e.bound == Bound::Point;
+    let before = cx.text[..e.span.start].trim_end();
+    bare_clock
+        && before
+            .rsplit(|c: char| !c.is_alphabetic())
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("the"))
+}
+
 /// The piece before `at` that is not glue, from `from` on.
 fn prev_content(cx: &Context<'_>, at: usize, from: usize) -> Option<Piece> {
-    cx.pieces[from..at]
+    cx.pieces
+        .get(from..at)?
         .iter()
         .rev()
         .map(|(p, _)| *p)
@@ -1027,6 +1340,22 @@ fn timestamp(cx: &Context<'_>, e: &Expression) -> bool {
     }
     // Alone on its line, in a text of several lines: a heading, a log line, a dateline.
     let line_start = cx.text[..e.span.start].rfind('\n').map_or(0, |n| n + 1);
+    // "MADRID, 3 mar 2026 (EFE).": a place in capitals, a comma, the date with its year.
+    let lead = cx.text[line_start..e.span.start].trim();
+    let place = lead.strip_suffix(',').is_some_and(|p| {
+        p.chars().any(char::is_alphabetic) && p.chars().all(|c| !c.is_lowercase())
+    });
+    if place
+        && matches!(
+            r.expr,
+            Expr::At {
+                day: Some(DayRef::Date { year: Some(_), .. }),
+                ..
+            }
+        )
+    {
+        return true;
+    }
     let line_end = cx.text[e.span.end..]
         .find('\n')
         .map_or(cx.text.len(), |n| e.span.end + n);
@@ -1065,7 +1394,7 @@ fn tie(_cx: &Context<'_>, clauses: &[Clause], preds: &[Option<Predicate>], out: 
         if !asks {
             continue;
         }
-        for &at in &c.anaphors {
+        for &(at, names_event) in &c.anaphors {
             let target = |j: &Judged| {
                 matches!(j.role, Role::Event | Role::Plan)
                     && j.expr.reading.is_some()
@@ -1078,11 +1407,16 @@ fn tie(_cx: &Context<'_>, clauses: &[Clause], preds: &[Option<Predicate>], out: 
                     && j.expr.pieces.end <= at
                     && sentence_of(j).is_some_and(|s| s + 2 >= c.sentence)
             });
-            let found = before.or_else(|| {
-                out.iter().position(|j| {
-                    target(j) && j.expr.pieces.start > at && sentence_of(j) == Some(c.sentence)
-                })
+            let after = out.iter().position(|j| {
+                target(j) && j.expr.pieces.start > at && sentence_of(j) == Some(c.sentence)
             });
+            // "antes de que abra la tienda, que abre a las 12": a named event's time usually
+            // follows; a bare "antes" points back.
+            let found = if names_event {
+                after.or(before)
+            } else {
+                before.or(after)
+            };
             if let Some(t) = found {
                 out[t].role = Role::Tied;
                 out[t].strength = Strength::Strong;

@@ -42,6 +42,8 @@ pub struct Token {
     pub final_accent: bool,
     /// A word written with a capital first letter.
     pub capital: bool,
+    /// The token stands on a line that looks like code ("p <- plot(x = 1:10)").
+    pub code: bool,
 }
 
 /// The tokens of a text, with the buffer their folded words live in.
@@ -149,15 +151,33 @@ impl Tokens {
 
     /// Tokenizes one line; `soft`: its line end is a wrap inside a sentence, not a break.
     fn push_line(&mut self, offset: usize, line: &str, soft: bool) {
+        let first = self.list.len();
         let mut chars = line.char_indices().peekable();
+        // A run of spaces before a capital, after a word, is a sentence end that lost its full
+        // stop ("…to your groups   There is only…").
+        let mut gap: Option<(usize, usize)> = None;
         while let Some((i, c)) = chars.next() {
             let start = offset + i;
+            if c.is_whitespace() && c != '\n' {
+                let (at, n) = gap.unwrap_or((start, 0));
+                gap = Some((at, n + if c == '\t' { 2 } else { 1 }));
+                continue;
+            }
+            if let Some((at, n)) = gap.take()
+                && n >= 2
+                && c.is_uppercase()
+                && self.list.len() > first
+                && self
+                    .list
+                    .last()
+                    .is_some_and(|t| matches!(t.kind, Kind::Word | Kind::Number))
+            {
+                self.push(Kind::Punct('\n'), at..at + 1, 0..0, 0, 0);
+            }
             if c == '\n' && soft {
                 continue;
             } else if c == '\n' {
                 self.push(Kind::Punct('\n'), start..start + 1, 0..0, 0, 0);
-            } else if c.is_whitespace() {
-                continue;
             } else if c.is_ascii_digit() {
                 let mut value: u32 = c.to_digit(10).unwrap_or(0);
                 let mut digits: u8 = 1;
@@ -191,6 +211,11 @@ impl Tokens {
                 self.push(Kind::Punct(c), start..start + c.len_utf8(), 0..0, 0, 0);
             }
         }
+        if code_line(line) {
+            for t in &mut self.list[first..] {
+                t.code = true;
+            }
+        }
     }
 
     /// Pushes one word (split at a contraction) starting at byte `start`.
@@ -222,6 +247,7 @@ impl Tokens {
                 digits: 0,
                 final_accent: b == raw.len() && matches!(last, 'á' | 'é' | 'í' | 'ó' | 'ú'),
                 capital: k == 0 && capital,
+                code: false,
             });
         }
     }
@@ -235,8 +261,25 @@ impl Tokens {
             digits,
             final_accent: false,
             capital: false,
+            code: false,
         });
     }
+}
+
+/// Whether a line looks like code: three or more of the marks code is made of, an assignment
+/// or a call among them.
+fn code_line(line: &str) -> bool {
+    let marks = line
+        .chars()
+        .filter(|c| {
+            matches!(
+                c,
+                '(' | ')' | '{' | '}' | '[' | ']' | '=' | ';' | '<' | '>' | '^' | '`' | '$' | '\\'
+            )
+        })
+        .count();
+    marks >= 3
+        && (line.contains('=') || line.contains("()") || line.contains('`') || line.contains('{'))
 }
 
 /// Where an English contraction's second part begins in `word`: before "'ll", "'re", "'ve",

@@ -85,6 +85,9 @@ pub struct Pack {
     pub guarded_days: &'static [(&'static str, chrono::Weekday)],
     /// The words that make a guarded abbreviation a day ("by", "on", "next").
     pub day_guards: &'static [&'static str],
+    /// Limit words that are a limit only before a day, not before a number ("for Friday", not
+    /// "for 3:30").
+    pub weak_limits: &'static [&'static str],
     /// The words that make "now" ("ya") a demand when they close its clause: please, thanks.
     pub now_closers: &'static [&'static str],
     /// Verb morphology.
@@ -137,6 +140,12 @@ pub struct Morph {
     pub determiners: &'static [&'static str],
     /// Whether a doubled final consonant is dropped before an ending ("stopped" → "stop").
     pub double_final: bool,
+    /// Whether subjects are dropped, the ending telling the person (Spanish): then a present
+    /// form opening a clause may be an imperative ("Sube la foto").
+    pub pro_drop: bool,
+    /// Words that are verbs only right after a subject or an auxiliary ("I like", not
+    /// "something like this").
+    pub subject_verbs: &'static [&'static str],
 }
 
 /// A regular ending of a verb.

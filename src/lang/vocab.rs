@@ -179,6 +179,8 @@ pub enum Piece {
     After,
     /// A demand pointing at an event said elsewhere: "tenlo antes", "before that".
     Anaphor,
+    /// The day named last: "ese día", "that day".
+    ThatDay,
     /// A stretch of time, not a point: "de 10 a 20h", "Mon–Fri", "3-5 days".
     Range,
     /// Something that recurs: "every Friday", "los lunes", "usually".
@@ -322,6 +324,8 @@ pub enum VerbKind {
     Say,
     /// Thanking, enjoying, seeing, knowing: thank, enjoy, see, agradecer, ver.
     Feel,
+    /// The auxiliary of the perfect: haber ("he mandado" is a past).
+    Perfect,
     /// The future auxiliary: will, shall, 'll.
     Will,
     /// The conditional auxiliary: would, 'd.
