@@ -225,6 +225,8 @@ struct Row {
     sentence: String,
     phrase: String,
     role: String,
+    /// A documented limitation: the row is expected to fail, and why.
+    known: Option<String>,
 }
 
 fn rows() -> Vec<Row> {
@@ -236,13 +238,18 @@ fn rows() -> Vec<Row> {
             continue;
         }
         let cols: Vec<&str> = raw.split('\t').collect();
-        assert_eq!(cols.len(), 4, "roles.tsv line {}: 4 columns", n + 1);
+        assert!(
+            cols.len() == 4 || cols.len() == 5 && cols[4].starts_with("known: "),
+            "roles.tsv line {}: 4 columns, or a fifth 'known: …'",
+            n + 1
+        );
         out.push(Row {
             line: n + 1,
             lang: cols[0].to_string(),
             sentence: cols[1].replace("\\n", "\n"),
             phrase: cols[2].to_string(),
             role: cols[3].to_string(),
+            known: cols.get(4).map(|k| k.to_string()),
         });
     }
     out
@@ -266,7 +273,9 @@ fn every_phrase_gets_its_role() {
             panic!("roles.tsv line {}: phrase not in sentence", r.line);
         };
         let span = start..start + r.phrase.len();
-        let findings = extract::explain(&r.sentence, now, zone);
+        // A clause is read as the message it stands in (no segmentation: an attribution line
+        // in the table is read for its dateline).
+        let findings = extract::explain_mail("", &r.sentence, now, zone);
         let hit: Vec<_> = findings
             .iter()
             .filter(|f| f.span.start < span.end && span.start < f.span.end)
@@ -277,7 +286,14 @@ fn every_phrase_gets_its_role() {
             hit.iter()
                 .any(|f| f.role.tag() == r.role && (!f.role.is_demand() || f.counts()))
         };
-        if !ok {
+        if ok && r.known.is_some() {
+            failures.push(format!(
+                "line {}: passes now, remove its '{}'",
+                r.line,
+                r.known.as_deref().unwrap_or("")
+            ));
+        }
+        if !ok && r.known.is_none() {
             let got = if hit.is_empty() {
                 "nothing".to_string()
             } else {
@@ -298,6 +314,11 @@ fn every_phrase_gets_its_role() {
         failures.len(),
         rows.len(),
         failures.join("\n")
+    );
+    let known = rows.iter().filter(|r| r.known.is_some()).count();
+    assert!(
+        known * 50 <= rows.len(),
+        "{known} known failures: over 2 % of the table"
     );
 }
 

@@ -380,7 +380,7 @@ mod tests {
         assert!(text.contains(
             "\"antes de las 10 de la mañana\" [message] → before 10:00 (clock time, next occurrence) → 2025-05-28T10:00:00+02:00"
         ));
-        assert!(text.contains("plan (strong), not counted"), "{text}");
+        assert!(text.contains("event (strong), not counted"), "{text}");
         assert!(text.contains("request (strong), counts"), "{text}");
         assert!(text.contains("earliest: 2025-05-28T10:00:00+02:00"));
     }

@@ -37,6 +37,18 @@ pub enum What {
     Now,
     /// An explicit absence of deadline: sin prisa, no rush.
     NoDeadline,
+    /// A range or a recurrence: "de 10 a 20h", "los lunes".
+    Span,
+    /// A number that only looks like a time: "[PATCH 2/2]", "v1.10".
+    Number,
+    /// A time past by itself: ayer, last Friday, two days ago.
+    Past,
+    /// A time with no instant: a month, a season, a year, a quarter alone.
+    Vague,
+    /// A timestamp: to the second, or an ISO date-time.
+    Stamp,
+    /// Words that look like a time but are an idiom here: good morning, at a glance.
+    Idiom,
 }
 
 /// One expression found in a text.
@@ -59,6 +71,8 @@ pub struct Expression {
 struct Group {
     before: bool,
     by: bool,
+    /// The limit came from a deadline word ("due date"), which does not reach past a comma.
+    label: bool,
     day: Option<DayRef>,
     clock: Option<crate::lang::vocab::Clock>,
     part: Option<Part>,
@@ -194,7 +208,10 @@ pub fn expressions(pieces: &[(Piece, Range<usize>)]) -> Vec<Expression> {
                     && g.clock.is_none()
                     && g.part.is_none()
                     && matches!(next, Some(Piece::Clock(_)));
-                if !strong && (date_follows || time_follows) {
+                // "como mucho, el martes", "Due: Friday": a limit word keeps its time across a
+                // comma or a colon.
+                let marker_waits = p.group.marker_only && p.group.is_empty() && !p.group.label;
+                if !strong && (date_follows || time_follows || marker_waits) {
                     continue;
                 }
                 p.close();
@@ -211,6 +228,7 @@ pub fn expressions(pieces: &[(Piece, Range<usize>)]) -> Vec<Expression> {
                 // "due Friday", "el plazo es el 15": what follows is a limit.
                 p.close();
                 p.group.by = true;
+                p.group.label = true;
                 p.group.marker_only = true;
             }
             Piece::NoDeadline => {
@@ -340,14 +358,51 @@ pub fn expressions(pieces: &[(Piece, Range<usize>)]) -> Vec<Expression> {
                     p.that_day = Some((d, span.clone(), idx));
                 }
             }
-            Piece::Anaphor
-            | Piece::Range
+            Piece::Range
             | Piece::Recurring
             | Piece::Number
-            | Piece::Verb(_)
-            | Piece::Subject(_)
-            | Piece::Cue(_)
-            | Piece::Gap => {
+            | Piece::PastTime
+            | Piece::Vague
+            | Piece::Timestamp
+            | Piece::Cue(Cue::Idiom) => {
+                // Time words that name no limit are shown with their role too.
+                let bound = if p.group.marker_only && p.group.is_empty() {
+                    if p.group.before {
+                        Bound::Before
+                    } else if p.group.by {
+                        Bound::By
+                    } else {
+                        Bound::Point
+                    }
+                } else if p.after {
+                    Bound::After
+                } else {
+                    Bound::Point
+                };
+                let start = if p.group.marker_only && p.group.is_empty() {
+                    p.group.span.as_ref().map_or(span.start, |s| s.start)
+                } else {
+                    span.start
+                };
+                p.close();
+                p.after = false;
+                let what = match piece {
+                    Piece::Range | Piece::Recurring => What::Span,
+                    Piece::Number => What::Number,
+                    Piece::PastTime => What::Past,
+                    Piece::Vague => What::Vague,
+                    Piece::Timestamp => What::Stamp,
+                    _ => What::Idiom,
+                };
+                p.out.push(Expression {
+                    what,
+                    reading: None,
+                    span: start..span.end,
+                    pieces: idx..idx + 1,
+                    bound,
+                });
+            }
+            Piece::Anaphor | Piece::Verb(_) | Piece::Subject(_) | Piece::Cue(_) | Piece::Gap => {
                 p.close();
                 // "después del lunes": the start word binds only the time right after it.
                 p.after = false;

@@ -294,7 +294,11 @@ impl<'a> Reader<'a> {
         }
         // "la firma", "la entrega": after an article that is also a pronoun, a form that could
         // be a noun is one; "la necesito", "los tenemos" stay verbs.
+        let clitic_before = i
+            .checked_sub(2)
+            .is_some_and(|q| morph::proclitic(self.pack, self.word(q)).is_some());
         if matches!(prev, "la" | "las" | "los" | "lo")
+            && !clitic_before
             && self.pack.morph.pro_drop
             && v.person == Some(Person::It)
             && matches!(v.tense, Tense::Present | Tense::Subjunctive)
@@ -370,6 +374,25 @@ impl<'a> Reader<'a> {
         if let Some(end) = self.day_letters(i) {
             return (Piece::Range, end);
         }
+        // "sí" (yes, indeed) is not "si" (if): only the accent tells them apart.
+        if word == "si" && self.tokens.get(i).is_some_and(|t| t.final_accent) {
+            return (Piece::Glue, i + 1);
+        }
+        // "Q3", "Q1 2026": a quarter.
+        if word == "q"
+            && self.tokens.glued(i + 1)
+            && self
+                .tokens
+                .number(i + 1)
+                .is_some_and(|n| (1..=4).contains(&n))
+        {
+            let end = if self.tokens.get(i + 2).is_some_and(|t| t.digits == 4) {
+                i + 3
+            } else {
+                i + 2
+            };
+            return (Piece::Vague, end);
+        }
         if let Some((lex, e)) = self.lex(i) {
             let (piece, end) = self.word_piece(i, lex, e, prev);
             // "am" and "may" away from a number are verbs ("I am", "you may").
@@ -383,6 +406,10 @@ impl<'a> Reader<'a> {
         }
         if let Some(p) = morph::subject(self.pack, word) {
             return (Piece::Subject(p), i + 1);
+        }
+        // "lo tengo", "te mando": an object pronoun before its verb joins, it does not end.
+        if self.pack.morph.pro_drop && morph::proclitic(self.pack, word).is_some() {
+            return (Piece::Glue, i + 1);
         }
         if let Some(v) = self.verb_at(i) {
             return (Piece::Verb(v), i + 1);
@@ -495,7 +522,8 @@ impl<'a> Reader<'a> {
             // "for Friday" is a limit; "for 3:30", "for 2 hours" are not.
             Lex::Piece(Piece::By)
                 if self.pack.weak_limits.contains(&self.word(i))
-                    && self.tokens.number(e).is_some() =>
+                    && (self.tokens.number(e).is_some()
+                        || matches!(self.lex(e), Some((Lex::Num(_), _)))) =>
             {
                 Some((Piece::Glue, e))
             }
@@ -541,11 +569,13 @@ impl<'a> Reader<'a> {
             },
             Lex::Last => match self.lex(e) {
                 Some((Lex::Weekday(_) | Lex::Month(_) | Lex::Unit(_), e2)) => {
-                    Some((Piece::Cue(Cue::Past), e2))
+                    Some((Piece::PastTime, e2))
                 }
                 _ => None,
             },
-            Lex::Month(m) => self.month_first(m, e),
+            Lex::Month(m) => self.month_first(m, e).or_else(|| {
+                (self.month_alone(i) && self.verb_at(i).is_none()).then_some((Piece::Vague, e))
+            }),
             Lex::DayNoun => self.num(e).and_then(|(v, e2, digits)| {
                 (digits && (1..=31).contains(&v)).then_some((
                     Piece::Day(DayRef::Date {
@@ -582,6 +612,23 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Whether the number at `i` sits inside a bracketed tag ("[PATCH 2/2]", "[RFC 05/10]").
+    fn in_tag(&self, i: usize) -> bool {
+        let mut k = i;
+        while let Some(p) = k.checked_sub(1) {
+            match self.tokens.punct(p) {
+                Some('[') => return p + 1 < i,
+                Some(']' | '\n') => return false,
+                _ => {}
+            }
+            if i - p > 6 {
+                return false;
+            }
+            k = p;
+        }
+        false
+    }
+
     /// Whether the number at `i` sits in code or an identifier: glued to a letter before it
     /// ("v2", "a1"), or inside brackets or after "=" glued to a name ("plot(1:10)", "x=10").
     fn in_code(&self, i: usize) -> bool {
@@ -593,6 +640,15 @@ impl<'a> Reader<'a> {
         }
         match self.tokens.get(p).map(|t| t.kind) {
             Some(Kind::Word) => true,
+            // "main.js:12:30": a line and a column after a file name.
+            Some(Kind::Punct(':'))
+                if self.tokens.glued(p)
+                    && p.checked_sub(1).is_some_and(|q| {
+                        self.tokens.get(q).is_some_and(|t| t.kind == Kind::Word)
+                    }) =>
+            {
+                true
+            }
             Some(Kind::Punct('(' | '[' | '{' | '=' | '`' | '_' | '#' | '@' | '$')) => {
                 p.checked_sub(1).is_some_and(|q| {
                     self.tokens.glued(p)
@@ -667,7 +723,10 @@ impl<'a> Reader<'a> {
         prev: Piece,
     ) -> Option<(Piece, usize)> {
         if digits {
-            if self.in_code(i) || self.tokens.get(i).is_some_and(|t| t.code) {
+            if let Some(end) = self.seconds_at(i) {
+                return Some((Piece::Timestamp, end));
+            }
+            if self.in_code(i) || self.tokens.get(i).is_some_and(|t| t.code) || self.in_tag(i) {
                 return Some((Piece::Number, self.skip_number(i)));
             }
             if let Some(end) = self.identifier_or_price(i) {
@@ -677,7 +736,26 @@ impl<'a> Reader<'a> {
                 return Some((Piece::Range, end));
             }
             if let Some(m) = self.numeric_date(i) {
+                // "2025-05-12T08:15:02Z": an ISO date-time.
+                if let (Piece::Day(DayRef::Date { year: Some(_), .. }), end) = m
+                    && self.tokens.word(end) == "t"
+                    && self.tokens.glued(end)
+                    && self.tokens.number(end + 1).is_some()
+                {
+                    let stop = self.seconds_at(end + 1).unwrap_or(end + 2);
+                    return Some((Piece::Timestamp, stop));
+                }
                 return Some(m);
+            }
+            // "en 2019", "in 2021": a year alone.
+            let joined = matches!(self.tokens.punct(i + 1), Some('/' | '-' | '.' | ':'))
+                && self.tokens.glued(i + 1)
+                && self.tokens.number(i + 2).is_some();
+            if self.tokens.get(i).is_some_and(|t| t.digits == 4)
+                && (1900..=2100).contains(&v)
+                && !joined
+            {
+                return Some((Piece::Vague, i + 1));
             }
             if let Some(end) = self.number_run(i) {
                 return Some((Piece::Number, end));
@@ -712,10 +790,23 @@ impl<'a> Reader<'a> {
             .punct(end)
             .is_some_and(|c| matches!(c, '€' | '$' | '£' | '%' | '¥'))
             || matches!(self.lex(end), Some((Lex::Currency, _)));
-        let noun_before = (1..=3).any(|k| {
-            i.checked_sub(k)
-                .is_some_and(|p| matches!(self.lex(p), Some((Lex::NumberNoun | Lex::Currency, _))))
-        });
+        // "invoice 2025/113", "order #55123", "pedido nº 458": the noun right before, or with a
+        // number sign between.
+        let noun_at = |p: usize| matches!(self.lex(p), Some((Lex::NumberNoun | Lex::Currency, _)));
+        let sign_at = |p: usize| {
+            matches!(
+                self.tokens.punct(p),
+                Some('#' | ':' | '.' | 'º' | '°' | '-')
+            ) || matches!(
+                self.word(p),
+                "no" | "n" | "nr" | "num" | "number" | "numero"
+            )
+        };
+        let noun_before = i.checked_sub(1).is_some_and(noun_at)
+            || i.checked_sub(2)
+                .is_some_and(|p| noun_at(p) && sign_at(p + 1))
+            || i.checked_sub(3)
+                .is_some_and(|p| noun_at(p) && sign_at(p + 1) && sign_at(p + 2));
         let long = self.tokens.get(i).is_some_and(|t| t.digits >= 5);
         // "15,600", "1.250": a thousands separator.
         let thousands = matches!(self.tokens.punct(i + 1), Some(',' | '.'))
@@ -779,12 +870,22 @@ impl<'a> Reader<'a> {
             {
                 return None;
             }
+            // "2-1", "3-0": a score; a dash date writes one of its parts with two digits.
+            if sep == '-'
+                && t.get(i).is_some_and(|x| x.digits == 1)
+                && t.get(i + 2).is_some_and(|x| x.digits == 1)
+            {
+                return Some((Piece::Number, i + 3));
+            }
             let (d, m) = self.order(a, b);
             (d, m, None, i + 3)
         };
         // "24/7" means always.
-        let always = a == 24 && b == 7 && third.is_none();
-        let valid = !always && (1..=12).contains(&month) && (1..=31).contains(&day);
+        // "24/7" means always.
+        if a == 24 && b == 7 && third.is_none() {
+            return Some((Piece::Recurring, end));
+        }
+        let valid = (1..=12).contains(&month) && (1..=31).contains(&day);
         let year = year
             .and_then(|y| i32::try_from(y).ok())
             .filter(|y| (1..10000).contains(y));
@@ -896,13 +997,19 @@ impl<'a> Reader<'a> {
             return Some((Piece::Recurring, j + 2));
         }
         if rate_before {
-            return Some((Piece::Recurring, j));
+            return Some((Piece::Cue(Cue::Idiom), j));
         }
         // "got a minute?" is not a deadline; "in a minute", "una semana" are.
         let idle_moment =
             !after_prep && !digits && n == 1 && matches!(unit, Unit::Minute | Unit::Hour);
         if range {
             return Some((Piece::Range, j));
+        }
+        // "hace dos semanas", "three days ago": a time in the past.
+        let ago_after = matches!(self.word(j), "ago" | "atras");
+        let ago_before = i.checked_sub(1).is_some_and(|p| self.word(p) == "hace");
+        if not_ahead && (ago_after || ago_before) {
+            return Some((Piece::PastTime, if ago_after { j + 1 } else { j }));
         }
         if not_ahead || idle_moment || n > MAX_DURATION || (bare_unit && unit != Unit::Hour) {
             return Some((Piece::Gap, j));
@@ -917,6 +1024,8 @@ impl<'a> Reader<'a> {
                 days: n * 7,
                 business: false,
             },
+            // "dentro de un mes": months have no fixed length in the conventions.
+            Unit::Month => Piece::Vague,
             _ => Piece::Gap,
         };
         Some((piece, j))
@@ -942,7 +1051,12 @@ impl<'a> Reader<'a> {
             j = e2;
         }
         if let Some((Lex::Month(m), e2)) = self.lex(j) {
-            let (year, end) = self.year_after(e2);
+            let (year, end) = self.year_after(self.abbreviation_dot(e2));
+            let end = if year.is_none() {
+                self.abbreviation_dot(e2)
+            } else {
+                end
+            };
             return Some((
                 Piece::Day(DayRef::Date {
                     day: v,
@@ -964,6 +1078,51 @@ impl<'a> Reader<'a> {
             }),
             j,
         ))
+    }
+
+    /// After an abbreviated month ("nov.", "Jan."), the index past its dot.
+    fn abbreviation_dot(&self, j: usize) -> usize {
+        let short = j
+            .checked_sub(1)
+            .is_some_and(|p| self.tokens.word(p).len() <= 4 && !self.tokens.word(p).is_empty());
+        if short && self.tokens.punct(j) == Some('.') && self.tokens.glued(j) {
+            j + 1
+        } else {
+            j
+        }
+    }
+
+    /// A month named alone ("en marzo", "by April"): a full month name of the pack.
+    fn month_alone(&self, i: usize) -> bool {
+        let w = self.tokens.word(i);
+        self.pack
+            .dates
+            .months
+            .iter()
+            .any(|m| crate::lang::folded(m) == w)
+    }
+
+    /// A timestamp at the number `i`: a clock to the second ("10:23:11", "14:05:11.123"): the
+    /// index after it.
+    fn seconds_at(&self, i: usize) -> Option<usize> {
+        let t = self.tokens;
+        let two = |k: usize| {
+            t.get(k)
+                .is_some_and(|x| x.kind == Kind::Number && x.digits == 2)
+        };
+        let colon = |k: usize| t.punct(k) == Some(':') && t.glued(k) && t.glued(k + 1);
+        if !(colon(i + 1) && two(i + 2) && colon(i + 3) && two(i + 4)) {
+            return None;
+        }
+        let mut end = i + 5;
+        if matches!(t.punct(end), Some('.' | ','))
+            && t.glued(end)
+            && t.number(end + 1).is_some()
+            && t.glued(end + 1)
+        {
+            end += 2;
+        }
+        Some(end)
     }
 
     /// An ordinal suffix at `j` ("th", "º"): the index after it.
@@ -996,7 +1155,7 @@ impl<'a> Reader<'a> {
 
     /// Dates with the month first: "October 10", "Jan 5th, 2026", "mayo 5".
     fn month_first(&self, m: u32, e: usize) -> Option<(Piece, usize)> {
-        let mut j = e;
+        let mut j = self.abbreviation_dot(e);
         if let Some(e2) = self.lex_is(j, |l| matches!(l, Lex::Piece(Piece::Glue))) {
             j = e2; // "October the 10th"
         }
@@ -1040,7 +1199,7 @@ impl<'a> Reader<'a> {
             return (Piece::Range, e2);
         }
         match self.lex(j) {
-            Some((Lex::PastAfter, e2)) => return (Piece::Cue(Cue::Past), e2),
+            Some((Lex::PastAfter, e2)) => return (Piece::PastTime, e2),
             Some((Lex::Next, e2)) => {
                 mode = WeekdayMode::Next;
                 j = e2;

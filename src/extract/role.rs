@@ -183,6 +183,8 @@ struct Clause {
     recurring: bool,
     /// A deadline label and its colon ("Due:", "Plazo:", "Fecha de entrega:").
     label: bool,
+    /// The next clause of the sentence is only a "please" ("Súbelo, porfa.").
+    please_after: bool,
 }
 
 impl Clause {
@@ -206,6 +208,8 @@ struct Predicate {
     modal: Option<VerbKind>,
     /// An imperative.
     imperative: bool,
+    /// The kind of an infinitive right after the verb ("queremos abrir", "want to open").
+    complement: Option<VerbKind>,
 }
 
 /// The context of one text for the roles.
@@ -243,7 +247,11 @@ pub fn judge(cx: &Context<'_>, exprs: Vec<Expression>) -> Vec<Judged> {
                 .iter()
                 .position(|c| c.pieces.contains(&e.pieces.start))
                 .unwrap_or(0);
-            let (role, strength, why) = decide(cx, &clauses, &preds, k, &e, content_sentences);
+            let (role, mut strength, why) = decide(cx, &clauses, &preds, k, &e, content_sentences);
+            // A month or a year alone names no instant: never a deadline to quote.
+            if e.what == What::Vague && role.is_demand() {
+                strength = Strength::Weak;
+            }
             Judged {
                 expr: e,
                 role,
@@ -252,6 +260,29 @@ pub fn judge(cx: &Context<'_>, exprs: Vec<Expression>) -> Vec<Judged> {
             }
         })
         .collect();
+    // "I'd asked for the copy by Wednesday, but that's been cancelled": a later clause of the
+    // sentence withdraws what was asked before it.
+    for (k, c) in clauses.iter().enumerate() {
+        let joined = matches!(c.opener, Opener::And | Opener::Relative);
+        let withdraws = joined
+            && (c.has(Cue::Negation) || preds[k].is_some_and(|p| p.kind == VerbKind::Cancel));
+        if !withdraws {
+            continue;
+        }
+        for j in out.iter_mut() {
+            let at = j.expr.pieces.start;
+            let same_sentence = clauses
+                .iter()
+                .position(|x| x.pieces.contains(&at))
+                .is_some_and(|x| x < k && clauses[x].sentence == c.sentence);
+            let asked_before =
+                j.role == Role::Past && matches!(j.expr.bound, Bound::By | Bound::Before);
+            if same_sentence && (j.role.is_demand() || asked_before) {
+                j.role = Role::Negated;
+                j.why = "withdrawn by what follows (…, but that's cancelled)";
+            }
+        }
+    }
     // "closed from 24 December until 2 January", "desde el 24 hasta el 6": a span of days.
     for i in 1..out.len() {
         let (head, tail) = out.split_at_mut(i);
@@ -368,7 +399,29 @@ fn split(cx: &Context<'_>) -> Vec<Clause> {
                                 | Piece::Cue(Cue::Please | Cue::Ask | Cue::Need | Cue::Must)
                         )
                     });
-                (has_verb && predicate_follows).then_some(Opener::And)
+                // Or a new subject: an article, a noun, then a verb ("and the landing page has
+                // to be ready", "y la maqueta la necesito").
+                let subject_follows = {
+                    let rest: Vec<Piece> = pieces[k + 1..]
+                        .iter()
+                        .map(|(p, _)| *p)
+                        .take_while(|p| !matches!(p, Piece::Break { .. }))
+                        .take(5)
+                        .collect();
+                    rest.first() == Some(&Piece::Glue)
+                        && rest
+                            .iter()
+                            .skip(1)
+                            .position(|p| *p != Piece::Glue && *p != Piece::Gap)
+                            .is_some_and(|at| {
+                                rest[1..=at].contains(&Piece::Gap)
+                                    && matches!(
+                                        rest.get(at + 1),
+                                        Some(Piece::Verb(_) | Piece::Cue(Cue::Must | Cue::Need))
+                                    )
+                            })
+                };
+                (has_verb && (predicate_follows || subject_follows)).then_some(Opener::And)
             }
             _ => None,
         };
@@ -393,6 +446,9 @@ fn split(cx: &Context<'_>) -> Vec<Clause> {
             has_verb = false;
         } else if let Some(o) = split_here {
             opener = o;
+        } else if k == start && piece == Piece::Cue(Cue::And) {
+            // ", pero al final no hacen falta": a joiner opening the clause after a comma.
+            opener = Opener::And;
         }
         if matches!(
             piece,
@@ -423,6 +479,19 @@ fn split(cx: &Context<'_>) -> Vec<Clause> {
     }
     for c in &mut out {
         c.question = asked.get(c.sentence).copied().unwrap_or(false);
+    }
+    for k in 1..out.len() {
+        let n = &out[k];
+        let only_please = n.has(Cue::Please)
+            && cx.pieces[n.pieces.clone()].iter().all(|(p, _)| {
+                matches!(
+                    p,
+                    Piece::Cue(Cue::Please) | Piece::Glue | Piece::Break { .. }
+                )
+            });
+        if only_please && out[k - 1].sentence == n.sentence {
+            out[k - 1].please_after = true;
+        }
     }
     out
 }
@@ -456,11 +525,13 @@ fn clause(cx: &Context<'_>, r: Range<usize>, opener: Opener, sentence: usize) ->
         range: false,
         recurring: false,
         label: false,
+        please_after: false,
     };
+    // "Deadline for the menu PDF:": a deadline word, maybe its thing, no verb.
     c.label = cx.pieces[c.pieces.clone()].iter().all(|(p, _)| {
         matches!(
             p,
-            Piece::Glue | Piece::Cue(Cue::Deadline) | Piece::Break { .. }
+            Piece::Glue | Piece::Gap | Piece::By | Piece::Cue(Cue::Deadline) | Piece::Break { .. }
         )
     }) && cx.pieces[c.pieces.clone()]
         .iter()
@@ -524,10 +595,12 @@ fn fragment(cx: &Context<'_>, c: &Clause) -> bool {
             let noun_before = k
                 .checked_sub(1)
                 .is_some_and(|b| cx.pieces[b].0 == Piece::Gap);
-            !matches!(
+            let non_finite = matches!(
                 v.tense,
                 Tense::Infinitive | Tense::Gerund | Tense::Participle
-            ) && !(v.tense == Tense::Base && noun_before)
+            );
+            let noun = v.tense == Tense::Base && noun_before;
+            !(non_finite || noun)
         })
         && c.subjects.is_empty()
 }
@@ -653,6 +726,10 @@ fn predicate(cx: &Context<'_>, c: &Clause, prev: Option<Predicate>) -> Option<Pr
             };
             let tense = match first.kind {
                 VerbKind::Will => Tense::Future,
+                // "I'd asked": a past ("had"), not a conditional.
+                VerbKind::Would if matches!(n2.tense, Tense::Past | Tense::Participle) => {
+                    Tense::Past
+                }
                 VerbKind::Would => Tense::Conditional,
                 _ => match tense {
                     Tense::Past => Tense::Past,
@@ -687,6 +764,16 @@ fn predicate(cx: &Context<'_>, c: &Clause, prev: Option<Predicate>) -> Option<Pr
             (n, Some(VerbKind::Will), Tense::Future)
         }
         _ => (first, None, first.tense),
+    };
+    // "we're going to need": the verb after "going to", in the future.
+    let (lexical, tense) = if lexical.kind == VerbKind::Go && lexical.tense == Tense::Gerund {
+        let at = verbs.iter().position(|(_, v)| *v == lexical);
+        match at.and_then(|a| verbs.get(a + 1).filter(|(k, _)| *k <= verbs[a].0 + 2)) {
+            Some((_, v)) => (*v, Tense::Future),
+            None => (lexical, tense),
+        }
+    } else {
+        (lexical, tense)
     };
     // The subject: a pronoun before the first verb, else the verb's ending.
     let pronoun = c
@@ -742,33 +829,66 @@ fn predicate(cx: &Context<'_>, c: &Clause, prev: Option<Predicate>) -> Option<Pr
             to: first.to.or(lexical.to),
             modal: modal.or(sp.modal),
             imperative: false,
+            complement: None,
         });
     }
-    let imperative = clause_initial
+    // The infinitive a verb governs ("queremos abrir", "want to open", "I'd like to see").
+    let lexical_at = verbs
+        .iter()
+        .find(|(_, v)| *v == lexical)
+        .map_or(first_at, |(k, _)| *k);
+    let complement = verbs
+        .iter()
+        .find(|(k, v)| {
+            *k > lexical_at
+                && *k <= lexical_at + 2
+                && matches!(v.tense, Tense::Infinitive | Tense::Base)
+        })
+        .map(|(_, v)| v.kind);
+    // "Will send logins tmrw": a future with no subject is the sender's.
+    let person = if matches!(first.kind, VerbKind::Will | VerbKind::Would)
+        && clause_initial
         && pronoun.is_none()
-        && match first.tense {
-            Tense::Imperative => true,
-            // English: a bare form opening the clause, not followed by a verb ("Update is ready").
-            Tense::Base => !next_is_verb,
-            // Spanish: the tú imperative is the present "él" form; verbs of happening opening a
-            // clause are statements ("Llega el fotógrafo").
-            Tense::Present => {
-                first.person == Some(Person::It)
-                    && !noun_before
-                    && !c.question
-                    && matches!(
-                        first.kind,
-                        VerbKind::Act | VerbKind::Get | VerbKind::Have | VerbKind::Want
-                    )
-                    && first.to != Some(Person::You)
-                    && !cx.subject
-                    && cx.pack.morph.pro_drop
-            }
-            Tense::Subjunctive => {
-                matches!(first.person, Some(Person::It | Person::They)) && !noun_before
-            }
-            _ => false,
-        };
+        && !inverted_you
+        && !c.question
+    {
+        Some(Person::I)
+    } else {
+        person
+    };
+    // "Subí la corrección, porfa": the voseo imperative looks like the past "yo" form.
+    let voseo = clause_initial
+        && pronoun.is_none()
+        && first.tense == Tense::Past
+        && first.person == Some(Person::I)
+        && cx.pack.morph.pro_drop
+        && (c.has(Cue::Please) || c.please_after);
+    let imperative = voseo
+        || clause_initial
+            && pronoun.is_none()
+            && match first.tense {
+                Tense::Imperative => true,
+                // English: a bare form opening the clause, not followed by a verb ("Update is ready").
+                Tense::Base => !next_is_verb,
+                // Spanish: the tú imperative is the present "él" form; verbs of happening opening a
+                // clause are statements ("Llega el fotógrafo").
+                Tense::Present => {
+                    first.person == Some(Person::It)
+                        && !noun_before
+                        && !c.question
+                        && matches!(
+                            first.kind,
+                            VerbKind::Act | VerbKind::Get | VerbKind::Have | VerbKind::Want
+                        )
+                        && first.to != Some(Person::You)
+                        && !cx.subject
+                        && cx.pack.morph.pro_drop
+                }
+                Tense::Subjunctive => {
+                    matches!(first.person, Some(Person::It | Person::They)) && !noun_before
+                }
+                _ => false,
+            };
     Some(Predicate {
         kind: lexical.kind,
         tense: if imperative {
@@ -786,6 +906,7 @@ fn predicate(cx: &Context<'_>, c: &Clause, prev: Option<Predicate>) -> Option<Pr
         to: first.to.or(lexical.to),
         modal,
         imperative,
+        complement,
     })
 }
 
@@ -803,7 +924,14 @@ fn request_evidence(
     if c.has(Cue::Please) && !noticing {
         return Some("please / por favor");
     }
-    if c.has(Cue::Deadline) {
+    // "El plazo es el 15", "Deadline: Friday", "tienes de plazo…"; not "las empresas tendrán un
+    // plazo de tres meses" (someone else's).
+    let others_deadline = p.is_some_and(|p| {
+        matches!(p.kind, VerbKind::Have | VerbKind::Get)
+            && matches!(p.person, Some(Person::It | Person::They))
+            && !p.imperative
+    });
+    if c.has(Cue::Deadline) && !others_deadline {
         return Some("a deadline word (plazo, deadline, due)");
     }
     if c.has(Cue::Need) {
@@ -813,11 +941,34 @@ fn request_evidence(
         if p.imperative && !matches!(p.kind, VerbKind::Meet | VerbKind::Feel | VerbKind::Intend) {
             return Some("an imperative");
         }
+        // "queremos abrir la tienda", "we want to launch": the sender's own intention; "quiero
+        // verlo", "I'd like to see the draft": something for the sender to receive.
+        let own_intention = p.kind == VerbKind::Want
+            && p.complement.is_some_and(|k| {
+                !matches!(
+                    k,
+                    VerbKind::Feel | VerbKind::Get | VerbKind::Have | VerbKind::Be
+                )
+            });
         if matches!(p.kind, VerbKind::Need | VerbKind::Want)
             && !(p.person == Some(Person::You) && c.question)
             && p.tense != Tense::Past
+            && !own_intention
         {
             return Some("a need or a wish (necesito, need, want)");
+        }
+        // "te pido que…", "I'm asking you to…"; not "le pediré a Marta…" (a plan).
+        if p.kind == VerbKind::Ask
+            && matches!(
+                p.tense,
+                Tense::Present | Tense::Conditional | Tense::Imperative
+            )
+        {
+            return Some("asking Ana for something (te pido que…)");
+        }
+        // "No lo subas esta noche": a prohibition is a request, negated.
+        if p.tense == Tense::Subjunctive && p.person == Some(Person::You) && c.has(Cue::Not) {
+            return Some("a prohibition (no lo subas)");
         }
         let first_person = matches!(p.person, Some(Person::I | Person::We));
         let receiving = matches!(p.kind, VerbKind::Have | VerbKind::Get);
@@ -898,6 +1049,33 @@ fn decide(
     {
         return decide(cx, clauses, preds, k + 1, e, content_sentences);
     }
+    // Time words whose kind is their role.
+    match e.what {
+        What::Span => return (Schedule, Strong, "a range or a recurring time: a schedule"),
+        What::Number => {
+            return (
+                Number,
+                Strong,
+                "a number that only looks like a time or a date",
+            );
+        }
+        What::Past => {
+            return (
+                Past,
+                Strong,
+                "a time in the past (ayer, last Friday, two days ago)",
+            );
+        }
+        What::Stamp => {
+            return (
+                Dateline,
+                Strong,
+                "a timestamp (to the second, or a date-time)",
+            );
+        }
+        What::Idiom => return (Idiom, Strong, "an idiom that names a time"),
+        _ => {}
+    }
     // "World News Tonight", "Good Morning America": a time word inside a name.
     if in_name(cx, e) {
         return (Idiom, Strong, "part of a name (World News Tonight)");
@@ -911,16 +1089,8 @@ fn decide(
         return (Schedule, Strong, "a range or a recurring time: a schedule");
     }
     // 3
-    if matches!(
-        prev_content(cx, e.pieces.start, c.pieces.start),
-        Some(Piece::Cue(Cue::Stamp))
-    ) || timestamp(cx, e)
-    {
+    if stamped(cx, c, e) || timestamp(cx, e) {
         return (Dateline, Strong, "a timestamp or a dateline");
-    }
-    // 4
-    if e.bound == Bound::After {
-        return (After, Strong, "a start, not a limit (a partir de, after)");
     }
     // 'Lo de "para mañana"': a time in quotation marks is mentioned, not asked for.
     if quoted(cx, e) {
@@ -928,14 +1098,6 @@ fn decide(
             Idiom,
             Strong,
             "a time in quotation marks: mentioned, not asked for",
-        );
-    }
-    // "the 3 PM one", "the 5:15 train": a clock time after an article qualifies a noun.
-    if attributive_clock(cx, e) {
-        return (
-            Idiom,
-            Strong,
-            "a clock time qualifying a noun (the 5 pm train)",
         );
     }
     // 5
@@ -988,7 +1150,7 @@ fn decide(
         }
     }
     // 6
-    if c.has(Cue::Negation) {
+    if c.has(Cue::Negation) || p.is_some_and(|p| p.kind == VerbKind::Cancel) {
         return (Negated, Strong, "a withdrawn demand");
     }
     if c.has(Cue::Not)
@@ -997,8 +1159,16 @@ fn decide(
     {
         return (Negated, Strong, "a negated request");
     }
+    // "the 3 PM one", "the 5:15 train": a clock time after an article qualifies a noun.
+    if attributive_clock(cx, e) {
+        return (
+            Idiom,
+            Strong,
+            "a clock time qualifying a noun (the 5 pm train)",
+        );
+    }
     // 7
-    if c.opener == Opener::If {
+    if c.opener == Opener::If || conditional_opening(cx, c) {
         let reply = c.has(Cue::Not) && c.has(Cue::Ask);
         // "I'd be grateful if you could send it by Friday": a polite request, not a condition.
         let polite = p.is_some_and(|p| {
@@ -1041,23 +1211,94 @@ fn decide(
             return (Conditional, Strong, "inside a condition (si…, if…)");
         }
     }
-    let hypothetical = p
+    let conditional_mood = p
         .is_some_and(|p| p.tense == Tense::Conditional || p.modal == Some(VerbKind::Would))
-        && clauses
-            .iter()
-            .any(|o| o.sentence == c.sentence && o.opener == Opener::If && !o.has(Cue::Ask));
+        || cx.pieces[c.pieces.clone()].iter().any(|(piece, span)| {
+            // "tendrías que", "habría que", "we'd like", "would love": a cue in the conditional.
+            let words = cx.text.get(span.clone()).unwrap_or("");
+            let spanish = crate::lang::folded(words)
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| {
+                    ["ria", "rias", "riamos", "rian"]
+                        .iter()
+                        .any(|s| w.ends_with(s))
+                });
+            let lower = words.to_ascii_lowercase();
+            let english = lower.contains("would") || lower.contains("'d ") || lower.contains("’d ");
+            matches!(piece, Piece::Cue(_)) && (spanish || english)
+        });
+    let hypothetical = conditional_mood
+        && clauses.iter().enumerate().any(|(j, o)| {
+            // "If possible", "si puedes", "si es posible": a hedge, not a condition.
+            let words = cx
+                .pieces
+                .get(o.pieces.clone())
+                .and_then(|ps| Some(ps.first()?.1.start..ps.last()?.1.end))
+                .and_then(|r| cx.text.get(r))
+                .map_or(0, |t| t.split_whitespace().count());
+            let hedge =
+                o.verbs.is_empty() && words <= 3
+                    || preds.get(j).copied().flatten().is_some_and(|op| {
+                        op.person == Some(Person::You) || op.kind == VerbKind::Be
+                    });
+            o.sentence == c.sentence
+                && (o.opener == Opener::If || conditional_opening(cx, o))
+                && !o.has(Cue::Ask)
+                && !hedge
+        });
     if hypothetical {
         return (Conditional, Strong, "a conditional verb beside a condition");
     }
     // 8
+    // ("we'd like the shop redesigned by…": a participle after a wish is what is wished.)
+    let wish_first = c.cues.iter().any(|(k, cue)| {
+        matches!(cue, Cue::Need | Cue::Must | Cue::Ask | Cue::Please)
+            && c.verbs.first().is_none_or(|(v, _)| k < v)
+    });
     if p.is_some_and(|p| {
         p.tense == Tense::Past || p.tense == Tense::Participle && p.modal.is_none()
     }) && !p.is_some_and(|p| p.imperative)
+        && !wish_first
     {
         return (Past, Strong, "the predicate is in the past");
     }
     if c.has(Cue::Past) && evidence.is_none() {
         return (Past, Strong, "said about the past (ayer, yesterday, last)");
+    }
+    // "Me urge que publiques la oferta": an urgent word governing what is asked.
+    if e.what == What::Urgent
+        && matches!(
+            cx.pieces.get(e.pieces.end).map(|(p, _)| *p),
+            Some(Piece::Cue(Cue::Relative))
+        )
+    {
+        return (
+            Immediate,
+            Strong,
+            "an urgent word and what it asks for (me urge que…)",
+        );
+    }
+    // 4: "después del lunes", "a partir del lunes": a start, not a limit, in a request.
+    if e.bound == Bound::After && evidence.is_some() {
+        return (After, Strong, "a start, not a limit (a partir de, after)");
+    }
+    // A start with no request around it is no limit either; "desde el martes", "since Monday"
+    // say something began in the past.
+    if e.bound == Bound::After {
+        let since = cx.text[..e.span.start]
+            .split_whitespace()
+            .rev()
+            .take(2)
+            .any(|w| matches!(crate::lang::folded(w).as_str(), "desde" | "since"));
+        if since && p.is_none_or(|p| !matches!(p.tense, Tense::Future)) {
+            return (
+                Past,
+                Strong,
+                "since then (desde el martes): a start in the past",
+            );
+        }
+        return (Event, Weak, "a start, not a limit (a partir de, after)");
     }
     // 9
     if let (Some(_), Some(p)) = (evidence, p)
@@ -1099,6 +1340,13 @@ fn decide(
             Strong,
             "an urgent word as what something is (es urgente)",
         );
+    }
+    // 12 before 11: a meeting or an event the sender has ("¿hablamos el martes?", "mañana
+    // tenemos la inauguración").
+    if p.is_some_and(|p| p.kind == VerbKind::Meet)
+        || (c.has(Cue::Event) && p.is_some_and(|p| matches!(p.kind, VerbKind::Have | VerbKind::Be)))
+    {
+        return (Event, Strong, "a meeting or an event");
     }
     // 11
     if c.has(Cue::Plan)
@@ -1161,7 +1409,7 @@ fn decide(
         if content_sentences == 1 && only_time(cx, c) {
             return (Request, Strong, "a time standing alone");
         }
-        if !cx.subject && thing_follows(cx, c, e) {
+        if !cx.subject && (thing_follows(cx, c, e) || thing_before(cx, c, e)) {
             return (
                 Request,
                 Strong,
@@ -1218,6 +1466,36 @@ fn in_name(cx: &Context<'_>, e: &Expression) -> bool {
         && prev
             .get(prev.len() - 2)
             .is_some_and(|w| !w.ends_with(['.', '!', '?', ':']))
+}
+
+/// Whether a clause opens a condition without "if": "Should the investors agree, …",
+/// "De aprobarse el presupuesto, …".
+fn conditional_opening(cx: &Context<'_>, c: &Clause) -> bool {
+    let Some(&(at, first)) = c.verbs.first() else {
+        return false;
+    };
+    let opens = cx.pieces.get(c.pieces.start..at).is_some_and(|ps| {
+        ps.iter()
+            .all(|(p, _)| matches!(p, Piece::Glue | Piece::Break { .. }))
+    });
+    let first_word = cx
+        .pieces
+        .get(c.pieces.start)
+        .and_then(|(_, s)| cx.text.get(s.clone()))
+        .map(crate::lang::folded)
+        .unwrap_or_default();
+    // "Should the investors agree": "should" opening a statement, then its subject.
+    let inverted = first.kind == VerbKind::Must
+        && first.tense == Tense::Conditional
+        && opens
+        && !c.question
+        && matches!(
+            cx.pieces.get(at + 1).map(|(p, _)| *p),
+            Some(Piece::Glue | Piece::Gap)
+        );
+    // "De aprobarse el presupuesto": "de" and an infinitive.
+    let de_infinitive = first_word == "de" && first.tense == Tense::Infinitive && opens;
+    inverted || de_infinitive
 }
 
 /// Whether an expression stands between quotation marks.
@@ -1304,6 +1582,9 @@ fn only_time(cx: &Context<'_>, c: &Clause) -> bool {
 /// Spanish telegraphic demands: the time, then an article and the thing ("el viernes los
 /// textos"), not a time that qualifies a noun ("weekend projects").
 fn thing_follows(cx: &Context<'_>, c: &Clause, e: &Expression) -> bool {
+    if !cx.pack.morph.pro_drop {
+        return false;
+    }
     let rest = &cx.pieces[e.pieces.end.min(c.pieces.end)..c.pieces.end];
     let mut glue = false;
     for (p, _) in rest {
@@ -1314,6 +1595,43 @@ fn thing_follows(cx: &Context<'_>, c: &Clause, e: &Expression) -> bool {
         }
     }
     false
+}
+
+/// Spanish telegraphic demands with the thing first: "Borrador el lunes, versión final el
+/// viernes" (a noun, the article, the day).
+fn thing_before(cx: &Context<'_>, c: &Clause, e: &Expression) -> bool {
+    let before = cx.text[..e.span.start].trim_end();
+    let article = before
+        .rsplit(char::is_whitespace)
+        .next()
+        .is_some_and(|w| matches!(w.to_lowercase().as_str(), "el" | "la" | "los" | "las"));
+    article
+        && cx.pack.morph.pro_drop
+        && matches!(
+            prev_content(cx, e.pieces.start, c.pieces.start),
+            Some(Piece::Gap)
+        )
+}
+
+/// Whether a timestamp label opens the expression's line ("Date: …", "Publicado el 3 de mayo",
+/// "Updated 3:45 p.m.").
+fn stamped(cx: &Context<'_>, c: &Clause, e: &Expression) -> bool {
+    let Some(k) = cx
+        .pieces
+        .get(c.pieces.start..e.pieces.start)
+        .and_then(|ps| ps.iter().rposition(|(p, _)| *p != Piece::Glue))
+        .map(|r| c.pieces.start + r)
+    else {
+        return false;
+    };
+    let (piece, span) = &cx.pieces[k];
+    if *piece != Piece::Cue(Cue::Stamp) {
+        return false;
+    }
+    let line_start = cx.text[..span.start].rfind('\n').map_or(0, |n| n + 1);
+    !cx.text[line_start..span.start]
+        .chars()
+        .any(char::is_alphanumeric)
 }
 
 /// Whether an expression is a timestamp: a full date with its year and a clock time or a
@@ -1349,7 +1667,44 @@ fn timestamp(cx: &Context<'_>, e: &Expression) -> bool {
         && matches!(
             r.expr,
             Expr::At {
-                day: Some(DayRef::Date { year: Some(_), .. }),
+                day: Some(DayRef::Date { .. }),
+                ..
+            }
+        )
+    {
+        return true;
+    }
+    // "Valencia, 7 de octubre de 2024.", "… · 09 may 2025": a full date with its year heading a
+    // line or closing a headline, with no verb around it.
+    let clause_verbless = !cx.pieces[..e.pieces.start]
+        .iter()
+        .rev()
+        .take_while(|(p, _)| !matches!(p, Piece::Break { strong: true }))
+        .chain(
+            cx.pieces[e.pieces.end.min(cx.pieces.len())..]
+                .iter()
+                .take_while(|(p, _)| !matches!(p, Piece::Break { strong: true })),
+        )
+        .any(|(p, _)| {
+            matches!(
+                p,
+                Piece::Verb(_) | Piece::Cue(Cue::Please | Cue::Ask | Cue::Need | Cue::Must)
+            )
+        });
+    let headed = {
+        let lead = cx.text[line_start..e.span.start].trim_end();
+        lead.ends_with([',', '·', '|', '-', '–', '—']) && lead.chars().any(char::is_alphabetic)
+    };
+    if clause_verbless
+        && headed
+        && matches!(
+            r.expr,
+            Expr::At {
+                day: Some(DayRef::Date {
+                    year: Some(_),
+                    month: Some(_),
+                    ..
+                }),
                 ..
             }
         )
@@ -1389,14 +1744,14 @@ fn tie(_cx: &Context<'_>, clauses: &[Clause], preds: &[Option<Predicate>], out: 
                 .get(j)
                 .map(|pc| (pc, preds.get(j).copied().flatten()))
         });
-        let asks = request_evidence(c, preds.get(k).copied().flatten().as_ref(), prev).is_some()
-            || c.verbs.is_empty();
+        let asks = request_evidence(c, preds.get(k).copied().flatten().as_ref(), prev).is_some();
         if !asks {
             continue;
         }
         for &(at, names_event) in &c.anaphors {
             let target = |j: &Judged| {
-                matches!(j.role, Role::Event | Role::Plan)
+                (matches!(j.role, Role::Event | Role::Plan)
+                    || j.role == Role::Request && j.strength == Strength::Weak)
                     && j.expr.reading.is_some()
                     && j.expr.what == What::Time
             };

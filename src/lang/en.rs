@@ -270,7 +270,9 @@ const fn e(
     }
 }
 
-use VerbKind::{Act, Be, Do, Feel, Get, Go, Happen, Have, Intend, Meet, Must, Need, Say, Want};
+use VerbKind::{
+    Act, Ask, Be, Cancel, Do, Feel, Get, Go, Happen, Have, Intend, Meet, Must, Need, Say, Want,
+};
 
 /// Lemmas and what they mean to a predicate.
 const VERBS: &[(&str, VerbKind)] = &[
@@ -288,7 +290,7 @@ const VERBS: &[(&str, VerbKind)] = &[
     ("approve", Act),
     ("arrange", Act),
     ("arrive", Happen),
-    ("ask", Need),
+    ("ask", Ask),
     ("attach", Act),
     ("attend", Meet),
     ("be", Be),
@@ -299,7 +301,6 @@ const VERBS: &[(&str, VerbKind)] = &[
     ("build", Act),
     ("buy", Act),
     ("call", Act),
-    ("cancel", Act),
     ("change", Act),
     ("chat", Meet),
     ("check", Act),
@@ -347,7 +348,9 @@ const VERBS: &[(&str, VerbKind)] = &[
     ("fix", Act),
     ("fly", Happen),
     ("follow", Act),
-    ("forget", Act),
+    ("forget", Cancel),
+    ("scratch", Cancel),
+    ("postpone", Cancel),
     ("forward", Act),
     ("get", Get),
     ("give", Act),
@@ -427,7 +430,7 @@ const VERBS: &[(&str, VerbKind)] = &[
     ("rename", Act),
     ("reply", Act),
     ("report", Say),
-    ("request", Need),
+    ("request", Ask),
     ("require", Need),
     ("reschedule", Act),
     ("resend", Act),
@@ -662,6 +665,7 @@ const VERBS: &[(&str, VerbKind)] = &[
     ("ignore", Act),
     ("illustrate", Act),
     ("imagine", Feel),
+    ("win", Act),
     ("suppose", Feel),
     ("import", Act),
     ("improve", Act),
@@ -919,6 +923,7 @@ const FORMS: &[(&str, &str, Tense, Option<Person>)] = &[
     ("rang", "ring", Tense::Past, None),
     ("resent", "resend", Tense::Past, None),
     ("rewrote", "rewrite", Tense::Past, None),
+    ("won", "win", Tense::Past, None),
     ("redid", "redo", Tense::Past, None),
     ("proofread", "proofread", Tense::Base, None),
 ];
@@ -935,6 +940,8 @@ const AFTER: Lex = Lex::Piece(Piece::After);
 const ANAPHOR: Lex = Lex::Piece(Piece::Anaphor);
 const GLUE: Lex = Lex::Piece(Piece::Glue);
 const RECURRING: Lex = Lex::Piece(Piece::Recurring);
+const PAST: Lex = Lex::Piece(Piece::PastTime);
+const VAGUE: Lex = Lex::Piece(Piece::Vague);
 const NOTHING: Lex = Lex::Piece(Piece::Gap);
 const fn cue(c: Cue) -> Lex {
     Lex::Piece(Piece::Cue(c))
@@ -1226,6 +1233,8 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("days", Lex::Unit(Unit::Day)),
     ("week", Lex::Unit(Unit::Week)),
     ("weeks", Lex::Unit(Unit::Week)),
+    ("month", Lex::Unit(Unit::Month)),
+    ("months", Lex::Unit(Unit::Month)),
     ("business", Lex::Business),
     ("working", Lex::Business),
     ("work", Lex::Business),
@@ -1553,7 +1562,6 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("discount", cue(Cue::Event)),
     ("the offer", cue(Cue::Event)),
     ("effective", cue(Cue::Event)),
-    ("effective immediately", cue(Cue::Event)),
     // negated or withdrawn
     ("no need", cue(Cue::Negation)),
     ("not needed", cue(Cue::Negation)),
@@ -1576,17 +1584,36 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("never", cue(Cue::Not)),
     ("no", cue(Cue::Not)),
     // the past
-    ("yesterday", cue(Cue::Past)),
-    ("yesterday 's", cue(Cue::Past)),
-    ("last night", cue(Cue::Past)),
+    ("yesterday", PAST),
+    ("spring", VAGUE),
+    ("summer", VAGUE),
+    ("autumn", VAGUE),
+    ("winter", VAGUE),
+    ("the spring", VAGUE),
+    ("the summer", VAGUE),
+    ("the autumn", VAGUE),
+    ("the fall", VAGUE),
+    ("the winter", VAGUE),
+    ("assuming", cue(Cue::If)),
+    ("provided", cue(Cue::If)),
+    ("in time for it", ANAPHOR),
+    ("in time for that", ANAPHOR),
+    ("in time for this", ANAPHOR),
+    ("is off", cue(Cue::Negation)),
+    ("are off", cue(Cue::Negation)),
+    ("posted", cue(Cue::Stamp)),
+    ("updated", cue(Cue::Stamp)),
+    ("published", cue(Cue::Stamp)),
+    ("yesterday 's", PAST),
+    ("last night", PAST),
     ("thanks for", cue(Cue::Past)),
     ("thank you for", cue(Cue::Past)),
     ("thanks so much for", cue(Cue::Past)),
     ("thanks again for", cue(Cue::Past)),
-    ("earlier today", cue(Cue::Past)),
-    ("earlier this week", cue(Cue::Past)),
-    ("earlier this morning", cue(Cue::Past)),
-    ("the other day", cue(Cue::Past)),
+    ("earlier today", PAST),
+    ("earlier this week", PAST),
+    ("earlier this morning", PAST),
+    ("the other day", PAST),
     ("from today", GLUE),
     ("from tomorrow", NOTHING),
     // greetings and idioms
@@ -1632,7 +1659,7 @@ const ENTRIES: &[(&str, Lex)] = &[
     ("one day", cue(Cue::Idiom)),
     ("some day", cue(Cue::Idiom)),
     ("someday", cue(Cue::Idiom)),
-    ("the other week", cue(Cue::Past)),
+    ("the other week", PAST),
     ("how is it going", cue(Cue::Idiom)),
     ("how are things", cue(Cue::Idiom)),
     ("in a minute", cue(Cue::Idiom)),

@@ -187,6 +187,13 @@ pub enum Piece {
     Recurring,
     /// A number that only looks like a time or a date: an id, a version, a fraction, code.
     Number,
+    /// A time that is past by itself: ayer, yesterday, el viernes pasado, hace dos semanas.
+    PastTime,
+    /// A time with no instant: a month or a season alone ("en marzo", "by the autumn"), a
+    /// year ("in 2019"), a quarter ("Q3").
+    Vague,
+    /// A timestamp: a time to the second ("10:23:11"), an ISO date-time.
+    Timestamp,
     /// A verb form, analysed.
     Verb(Verb),
     /// A subject pronoun: yo, we, you.
@@ -300,6 +307,8 @@ pub enum VerbKind {
     Act,
     /// need, require, necesitar, requerir.
     Need,
+    /// Asking someone for something: ask, request, pedir, rogar, encargar.
+    Ask,
     /// want, like, prefer, querer, gustar, preferir, suggest.
     Want,
     /// must, deber.
@@ -324,6 +333,8 @@ pub enum VerbKind {
     Say,
     /// Thanking, enjoying, seeing, knowing: thank, enjoy, see, agradecer, ver.
     Feel,
+    /// Withdrawing: cancel, postpone, forget, cancelar, anular, posponer, aplazar.
+    Cancel,
     /// The auxiliary of the perfect: haber ("he mandado" is a past).
     Perfect,
     /// The future auxiliary: will, shall, 'll.
@@ -359,6 +370,8 @@ pub enum Unit {
     Day,
     /// Weeks (7 calendar days).
     Week,
+    /// Months (no fixed length: a vague time).
+    Month,
 }
 
 /// What a lexicon phrase means to the engine.
