@@ -12,7 +12,7 @@
 //!    10", "the 14th"), clock times ("17:30", "5pm", "a las 5 y media", "17h");
 //! 3. the longest lexicon phrase starting here, whose meaning may pull in what follows (a
 //!    weekday takes "que viene" or "pasado", "dentro de" takes a duration, "a las" a time);
-//! 4. a subject pronoun, or a verb form read by [`morph`](super::morph) (not after an article:
+//! 4. a subject pronoun, or a verb form read by [`morph`] (not after an article:
 //!    "la entrega" is a noun).
 //!
 //! Each step yields one [`Piece`] with its span. Pieces are still local: whether a time is a

@@ -216,7 +216,7 @@ pub fn language_by_verbs(text: &str) -> Option<Lang> {
 }
 
 /// A subject without its reply and forward prefixes ("Re:", "RV:", "Fwd:") and the bracketed
-/// tags of lists and tools ("[PATCH 2/3]", "[EDIS]").
+/// tags of lists and tools ("\[PATCH 2/3\]", "\[EDIS\]").
 pub fn clean_subject(subject: &str) -> &str {
     let mut s = subject.trim();
     // A trailing tag ("… [Urgent: Statewide]") goes too.

@@ -297,7 +297,7 @@ fn contraction_at(word: &str) -> Option<usize> {
     }
 }
 
-/// The parts a lexicon phrase word is tokenized into (see [`contraction_at`]).
+/// The parts a lexicon phrase word is tokenized into: split where a contraction begins.
 pub fn split_word(word: &str) -> impl Iterator<Item = &str> {
     let at = contraction_at(word).unwrap_or(word.len());
     [&word[..at], &word[at..]]
