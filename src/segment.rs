@@ -234,6 +234,8 @@ struct Folded {
     disclaimers: Vec<String>,
     labels: Vec<String>,
     titles: Vec<String>,
+    /// The one-word titles, for a lookup by word.
+    title_words: std::collections::HashSet<String>,
     postscripts: Vec<String>,
 }
 
@@ -266,7 +268,14 @@ static MARKERS: LazyLock<Folded> = LazyLock::new(|| {
         footers: gather(|m| m.footers),
         disclaimers: gather(|m| m.disclaimers),
         labels: gather(|m| m.labels),
-        titles: gather(|m| m.titles),
+        title_words: gather(|m| m.titles)
+            .into_iter()
+            .filter(|t| !t.contains(' '))
+            .collect(),
+        titles: gather(|m| m.titles)
+            .into_iter()
+            .filter(|t| t.contains(' '))
+            .collect(),
         postscripts: gather(|m| m.postscripts),
     }
 });
@@ -550,6 +559,10 @@ fn header_block(lines: &[Line<'_>], i: usize) -> bool {
 /// (`kinds` are theirs, all `Message` on entry; `offset` is the index of the first).
 fn around_message(lines: &[Line<'_>], kinds: &mut [Kind], offset: usize, hints: Hints<'_>) {
     let own = &lines[offset..offset + kinds.len()];
+    // One line is all message: nothing around it to find.
+    if own.iter().filter(|l| !l.blank()).count() < 2 {
+        return;
+    }
     // A greeting on the first non-blank line of the body only.
     if offset == 0
         && let Some(g) = own.iter().position(|l| !l.blank())
@@ -863,7 +876,12 @@ fn signature_like(line: &Line<'_>) -> bool {
     }
     let f = line.folded.as_str();
     let words: Vec<&str> = line.text.split_whitespace().collect();
-    let title = MARKERS.titles.iter().any(|t| has_words(f, t));
+    let title = f
+        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-'))
+        .any(|w| {
+            MARKERS.title_words.contains(w) || MARKERS.title_words.contains(w.trim_end_matches('.'))
+        })
+        || MARKERS.titles.iter().any(|t| has_words(f, t));
     let sentence = words.len() >= 5 && line.text.ends_with(['.', '?', '!']);
     // A name or a company: capitalised words (one lowercase word at most, joining words aside).
     let lowercase = words

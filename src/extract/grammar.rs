@@ -35,6 +35,30 @@ use crate::lang::{Lang, Pack};
 /// The longest duration taken at face value, in any unit (larger numbers are not deadlines).
 const MAX_DURATION: u32 = 1000;
 
+/// FNV-1a: lexicon and morphology keys are short words, where SipHash's setup cost dominates.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// A piece and the byte span of the text it came from.
 pub type Spanned = (Piece, Range<usize>);
 
@@ -53,7 +77,7 @@ struct Entry {
 
 /// A pack's lexicon, indexed by first word, longest phrases first.
 pub struct Lexicon {
-    by_first: HashMap<String, Vec<Entry>>,
+    by_first: FnvMap<String, Vec<Entry>>,
 }
 
 impl Lexicon {
@@ -61,7 +85,7 @@ impl Lexicon {
     /// tokenizer and the pack split and spell text ("won't" → "will" "not"); a word made of one
     /// punctuation mark matches that mark ("p . m ." matches "p.m."), digits match a number.
     fn new(pack: &Pack) -> Lexicon {
-        let mut by_first: HashMap<String, Vec<Entry>> = HashMap::new();
+        let mut by_first: FnvMap<String, Vec<Entry>> = FnvMap::default();
         for (phrase, lex) in pack.lexicon {
             let mut parts = phrase
                 .split_whitespace()

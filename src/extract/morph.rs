@@ -10,35 +10,73 @@
 //! Context decides the rest and is the grammar's job: after an article a form is a noun ("la
 //! entrega", "the call"), and a present form opening a clause may be an imperative.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
+use super::grammar::Fnv;
 use crate::lang::vocab::{Person, Tense, Verb, VerbKind};
 use crate::lang::{Ending, Lang, Morph, Pack, StemSet};
 
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+type Set<K> = HashSet<K, BuildHasherDefault<Fnv>>;
+/// An irregular stem's ending: the stem set it joins, the suffix, and the form it makes.
+type StemEnding = (StemSet, &'static str, Tense, Option<Person>);
+
 /// One pack's morphology, indexed.
 struct Index {
-    lemmas: HashMap<&'static str, VerbKind>,
-    forms: HashMap<&'static str, (&'static str, Tense, Option<Person>)>,
-    stems: HashMap<&'static str, Vec<(&'static str, StemSet)>>,
+    lemmas: Map<&'static str, VerbKind>,
+    forms: Map<&'static str, (&'static str, Tense, Option<Person>)>,
+    /// Lemmas that only the whole forms name ("will", "can").
+    form_lemmas: Set<&'static str>,
+    stems: Map<&'static str, Vec<(&'static str, StemSet)>>,
+    /// The endings, by the last byte of their suffix (the empty suffix under 0).
+    endings: Map<u8, Vec<Ending>>,
+    /// The endings of irregular stems, by the last byte of their suffix.
+    stem_endings: Map<u8, Vec<StemEnding>>,
+    not_verbs: Set<&'static str>,
+    determiners: Set<&'static str>,
+    proclitics: Map<&'static str, Option<Person>>,
+    subjects: Map<&'static str, Person>,
     morph: &'static Morph,
 }
 
 impl Index {
     fn new(morph: &'static Morph) -> Index {
-        let mut forms = HashMap::new();
+        let mut forms = Map::default();
         for (form, lemma, tense, person) in morph.forms {
             // The first listing of a form is its reading.
             forms.entry(*form).or_insert((*lemma, *tense, *person));
         }
-        let mut stems: HashMap<&'static str, Vec<(&'static str, StemSet)>> = HashMap::new();
+        let mut stems: Map<&'static str, Vec<(&'static str, StemSet)>> = Map::default();
         for (stem, lemma, set) in morph.stems {
             stems.entry(*stem).or_default().push((*lemma, *set));
         }
+        let mut endings: Map<u8, Vec<Ending>> = Map::default();
+        for e in morph.endings {
+            endings
+                .entry(e.suffix.bytes().last().unwrap_or(0))
+                .or_default()
+                .push(*e);
+        }
+        let mut stem_endings: Map<u8, Vec<_>> = Map::default();
+        for s in morph.stem_endings {
+            stem_endings
+                .entry(s.1.bytes().last().unwrap_or(0))
+                .or_default()
+                .push(*s);
+        }
         Index {
             lemmas: morph.verbs.iter().copied().collect(),
+            form_lemmas: morph.forms.iter().map(|f| f.1).collect(),
             forms,
             stems,
+            endings,
+            stem_endings,
+            not_verbs: morph.not_verbs.iter().copied().collect(),
+            determiners: morph.determiners.iter().copied().collect(),
+            proclitics: morph.proclitics.iter().copied().collect(),
+            subjects: morph.subjects.iter().copied().collect(),
             morph,
         }
     }
@@ -95,25 +133,17 @@ fn by_accent(pack: &Pack, word: &str, accent: bool) -> Option<Verb> {
 /// Whether `word` (folded) is one of the pack's articles and determiners, after which a verb
 /// form is a noun.
 pub fn determiner(pack: &Pack, word: &str) -> bool {
-    pack.morph.determiners.contains(&word)
+    index(pack).determiners.contains(word)
 }
 
 /// The person a pronoun standing before a verb names ("te" → you, "me" → me), if it is one.
 pub fn proclitic(pack: &Pack, word: &str) -> Option<Option<Person>> {
-    pack.morph
-        .proclitics
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map(|(_, p)| *p)
+    index(pack).proclitics.get(word).copied()
 }
 
 /// The person of a subject pronoun, if `word` is one.
 pub fn subject(pack: &Pack, word: &str) -> Option<Person> {
-    pack.morph
-        .subjects
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map(|(_, p)| *p)
+    index(pack).subjects.get(word).copied()
 }
 
 fn verb(ix: &Index, lemma: &str, tense: Tense, person: Option<Person>) -> Option<Verb> {
@@ -128,7 +158,7 @@ fn verb(ix: &Index, lemma: &str, tense: Tense, person: Option<Person>) -> Option
             "haber" => VerbKind::Perfect,
             "be" => VerbKind::Be,
             "do" => VerbKind::Do,
-            _ if ix.morph.forms.iter().any(|(_, l, _, _)| *l == lemma) => VerbKind::Act,
+            _ if ix.form_lemmas.contains(lemma) => VerbKind::Act,
             _ => return None,
         })
     })?;
@@ -142,19 +172,27 @@ fn verb(ix: &Index, lemma: &str, tense: Tense, person: Option<Person>) -> Option
 
 /// A form without attached pronouns.
 fn plain(ix: &Index, word: &str, accent: bool) -> Option<Verb> {
-    let m = ix.morph;
-    if word.is_empty() || (!accent && m.not_verbs.contains(&word)) {
+    if word.is_empty() || (!accent && ix.not_verbs.contains(word)) {
         return None;
     }
     if let Some((lemma, tense, person)) = ix.forms.get(word) {
         return verb(ix, lemma, *tense, *person);
     }
-    for e in m.endings {
+    let last = word.bytes().last().unwrap_or(0);
+    // The endings the word can end with, in the pack's order of preference (an empty suffix,
+    // the English base form, comes last in its pack).
+    let tried = ix
+        .endings
+        .get(&last)
+        .into_iter()
+        .chain(ix.endings.get(&0))
+        .flatten();
+    for e in tried {
         if let Some(v) = by_ending(ix, word, accent, e) {
             return Some(v);
         }
     }
-    for (set, suffix, tense, person) in m.stem_endings {
+    for (set, suffix, tense, person) in ix.stem_endings.get(&last).into_iter().flatten() {
         let Some(stem) = word.strip_suffix(suffix) else {
             continue;
         };
