@@ -20,10 +20,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use plazo::config::Config;
 use plazo::extract::{self, Deadline};
 use plazo::gate;
-use plazo::mail::Inbound;
+use plazo::mail::{self, Inbound};
 use plazo::pipeline::{self, MemoryLedger, Moment};
 use plazo::policy::{self, Assessment};
 use plazo::render::{self, Templates};
+use plazo::segment::Segments;
 use plazo::zone::Zone;
 
 mod corpus;
@@ -309,6 +310,19 @@ fn main() {
             .map(|m| Inbound::parse(&m.raw))
             .collect::<Vec<_>>()
     });
+    // Two parts of parsing on their own: segmenting the text and telling its language.
+    let (t_segment, _) = best(rounds, || {
+        parsed
+            .iter()
+            .map(|p| Segments::of(&p.text).blocks.len())
+            .sum::<usize>()
+    });
+    let (t_language, _) = best(rounds, || {
+        parsed
+            .iter()
+            .filter(|p| mail::language(&p.own_text, &p.subject).is_some())
+            .count()
+    });
     let (t_gate, passed) = best(rounds, || {
         parsed
             .iter()
@@ -395,6 +409,17 @@ fn main() {
             t.as_secs_f64() * 1e3,
             t.as_secs_f64() * 1e6 / count.max(1) as f64,
             t.as_secs_f64() / sum * 100.0
+        );
+    }
+    for (name, t) in [
+        ("of parse: segment (Segments::of)", t_segment),
+        ("of parse: language (mail::language)", t_language),
+    ] {
+        println!(
+            "| {name} | {} | {:.1} | {:.2} | |",
+            parsed.len(),
+            t.as_secs_f64() * 1e3,
+            t.as_secs_f64() * 1e6 / n
         );
     }
     println!(

@@ -328,6 +328,14 @@ const BULK_FOOTERS: &[&str] = &[
     "darse de baja de esta lista",
 ];
 
+/// All of [`BULK_FOOTERS`] at once, in any case.
+static FOOTERS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(BULK_FOOTERS)
+        .expect("the newsletter footers make an automaton")
+});
+
 /// How far from either end of a block a newsletter notice is looked for.
 const FOOTER_TAIL: usize = 4096;
 
@@ -358,10 +366,7 @@ fn has_bulk_footer(msg: &Inbound) -> bool {
             ]
         })
         .flatten()
-        .any(|part| {
-            let lower = part.to_lowercase();
-            BULK_FOOTERS.iter().any(|f| lower.contains(f))
-        })
+        .any(|part| FOOTERS.is_match(part))
 }
 
 /// Whether the sender is a newsletter: "Newsletter" (or "boletín") in its name or address.

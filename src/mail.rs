@@ -7,6 +7,9 @@
 //! cut from quoted replies, forwarded messages and signatures. It never fails: a message with no
 //! headers or binary garbage gives a view with empty fields, which the gate then skips.
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 use chrono::{DateTime, FixedOffset, TimeZone};
 use mail_parser::{Address, HeaderName, MessageParser, MimeHeaders};
 
@@ -69,10 +72,25 @@ pub struct Inbound {
     pub lang: Option<Lang>,
 }
 
+/// The parser: structured parsing only for the headers plazo reads (MIME, date, subject,
+/// addresses, ids); every other header stays raw, since only its bytes are kept
+/// ([`Inbound::headers`]), so `Received:` chains and the like cost nothing to decode.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .header_date(HeaderName::Date)
+        .header_text(HeaderName::Subject)
+        .with_address_headers()
+        .header_id(HeaderName::MessageId)
+        .header_id(HeaderName::References)
+        .header_id(HeaderName::InReplyTo)
+        .default_header_raw()
+});
+
 impl Inbound {
     /// Parses a raw message. Never fails.
     pub fn parse(raw: &[u8]) -> Inbound {
-        let Some(msg) = MessageParser::default().parse(raw) else {
+        let Some(msg) = PARSER.parse(raw) else {
             return Inbound::empty();
         };
         let headers: Vec<(String, String)> = msg
@@ -316,22 +334,27 @@ fn body_text(msg: &mail_parser::Message<'_>) -> String {
 /// `gmail_quote` and `gmail_signature`, Outlook's reply header and mobile signature, Thunderbird's
 /// `moz-signature`, Yahoo's quote), since the text conversion would lose where they were.
 fn drop_html_quotes(html: &str) -> String {
-    let lower = html.to_ascii_lowercase();
-    let markers = [
-        "<blockquote",
-        "<div class=\"gmail_quote",
-        "<div id=\"divrplyfwdmsg",
-        "<div id=\"appendonsend",
-        "class=\"gmail_signature",
-        "class=\"moz-signature",
-        "id=\"ms-outlook-mobile-signature",
-        "class=\"yahoo_quoted",
-        "id=\"ymail_android_signature",
-    ];
-    let cut = markers.iter().filter_map(|m| lower.find(m)).min();
-    match cut {
-        Some(at) if html.is_char_boundary(at) => html[..at].to_string(),
-        _ => html.to_string(),
+    static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build([
+                "<blockquote",
+                "<div class=\"gmail_quote",
+                "<div id=\"divrplyfwdmsg",
+                "<div id=\"appendonsend",
+                "class=\"gmail_signature",
+                "class=\"moz-signature",
+                "id=\"ms-outlook-mobile-signature",
+                "class=\"yahoo_quoted",
+                "id=\"ymail_android_signature",
+            ])
+            .expect("the HTML quote markers make an automaton")
+    });
+    // The leftmost match is the first marker in the text.
+    match MARKERS.find(html) {
+        Some(m) => html[..m.start()].to_string(),
+        None => html.to_string(),
     }
 }
 

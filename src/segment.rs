@@ -184,8 +184,9 @@ struct Line<'t> {
     range: Range<usize>,
     /// The line without its line end and outer spaces.
     text: &'t str,
-    /// The line folded (lowercase, no accents), for the short lines markers can be on.
-    folded: String,
+    /// The line folded (lowercase, no accents), made when first asked for: quoted lines never
+    /// need it.
+    folded: std::cell::OnceCell<String>,
 }
 
 /// Lines longer than this are never markers (attributions are shorter).
@@ -193,27 +194,36 @@ const MARKER_LINE: usize = 400;
 
 impl<'t> Line<'t> {
     fn split(text: &'t str) -> Vec<Line<'t>> {
-        let mut out = Vec::new();
+        let ends = memchr::memchr_iter(b'\n', text.as_bytes());
+        let mut out = Vec::with_capacity(ends.clone().count() + 1);
         let mut pos = 0;
-        for raw in text.split_inclusive('\n') {
-            let t = raw.trim();
-            let folded = if t.len() <= MARKER_LINE {
-                lang::folded(t)
-            } else {
-                String::new()
-            };
+        for end in ends.map(|e| e + 1).chain(std::iter::once(text.len())) {
+            if end <= pos {
+                continue;
+            }
             out.push(Line {
-                range: pos..pos + raw.len(),
-                text: t,
-                folded,
+                range: pos..end,
+                text: text[pos..end].trim(),
+                folded: std::cell::OnceCell::new(),
             });
-            pos += raw.len();
+            pos = end;
         }
         out
     }
 
     fn blank(&self) -> bool {
         self.text.is_empty()
+    }
+
+    /// The line folded, for the short lines markers can be on (empty for longer ones).
+    fn folded(&self) -> &str {
+        self.folded.get_or_init(|| {
+            if self.text.len() <= MARKER_LINE {
+                lang::folded(self.text)
+            } else {
+                String::new()
+            }
+        })
     }
 
     fn quoted(&self) -> bool {
@@ -223,7 +233,8 @@ impl<'t> Line<'t> {
 
 /// The markers of every language, folded once.
 struct Folded {
-    wrote: Vec<String>,
+    /// All of `wrote` at once.
+    wrote_finder: aho_corasick::AhoCorasick,
     openers: Vec<String>,
     header_from: Vec<String>,
     header_fields: Vec<String>,
@@ -232,6 +243,8 @@ struct Folded {
     greetings: Vec<String>,
     footers: Vec<String>,
     disclaimers: Vec<String>,
+    /// All of `disclaimers` at once, for one pass over a paragraph.
+    disclaimer_finder: aho_corasick::AhoCorasick,
     labels: Vec<String>,
     titles: Vec<String>,
     /// The one-word titles, for a lookup by word.
@@ -257,8 +270,15 @@ static MARKERS: LazyLock<Folded> = LazyLock::new(|| {
         v.dedup();
         v
     };
+    let disclaimers = gather(|m| m.disclaimers);
+    let wrote = gather(|m| m.wrote);
     Folded {
-        wrote: gather(|m| m.wrote),
+        wrote_finder: aho_corasick::AhoCorasick::new(&wrote)
+            .expect("the attribution verbs make an automaton"),
+        disclaimer_finder: aho_corasick::AhoCorasick::new(&disclaimers)
+            .expect("the disclaimer markers make an automaton"),
+        disclaimers,
+
         openers: gather(|m| m.openers),
         header_from: gather(|m| m.header_from),
         header_fields: gather(|m| m.header_fields),
@@ -266,7 +286,6 @@ static MARKERS: LazyLock<Folded> = LazyLock::new(|| {
         closings: gather(|m| m.closings),
         greetings: gather(|m| m.greetings),
         footers: gather(|m| m.footers),
-        disclaimers: gather(|m| m.disclaimers),
         labels: gather(|m| m.labels),
         title_words: gather(|m| m.titles)
             .into_iter()
@@ -343,7 +362,7 @@ fn history(lines: &[Line<'_>], kinds: &mut [Kind]) {
             // A header block above a `>` quote is an attribution (bottom-posting): the reply
             // below the quote is the client's again.
             let fields = (i + 1..lines.len())
-                .find(|&k| header_label(&lines[k].folded, &MARKERS.header_fields).is_none())
+                .find(|&k| header_label(lines[k].folded(), &MARKERS.header_fields).is_none())
                 .unwrap_or(lines.len());
             let next = (fields..lines.len()).find(|&k| !lines[k].blank());
             let end = match next {
@@ -419,15 +438,18 @@ fn has_words(hay: &str, word: &str) -> bool {
     while let Some(at) = hay.get(from..).and_then(|h| h.find(word)) {
         let start = from + at;
         let end = start + word.len();
-        let before = hay[..start].chars().next_back();
-        let after = hay[end..].chars().next();
-        let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
-        if edge(before) && edge(after) {
+        if whole_word(hay, start, end) {
             return true;
         }
         from = end;
     }
     false
+}
+
+/// Whether `hay[start..end]` stands as whole words: no letter or digit right before or after.
+fn whole_word(hay: &str, start: usize, end: usize) -> bool {
+    let edge = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    edge(hay[..start].chars().next_back()) && edge(hay[end..].chars().next())
 }
 
 /// Whether a folded line starts with `word` as a whole word.
@@ -440,30 +462,35 @@ fn starts_with_word(hay: &str, word: &str) -> bool {
 fn attribution(lines: &[Line<'_>], i: usize) -> Option<usize> {
     let m = &*MARKERS;
     let first = lines.get(i)?;
-    if first.blank() || first.folded.is_empty() {
+    if first.blank() || first.quoted() || first.folded().is_empty() {
         return None;
     }
-    let opens = m.openers.iter().any(|o| starts_with_word(&first.folded, o))
-        || first.folded.starts_with("--")
-        || first.folded.starts_with(|c: char| c.is_ascii_digit());
-    let mut joined = String::new();
-    for n in 1..=3 {
+    // Most lines end no attribution and open none: the cheap test first.
+    if ends_attribution(first.folded()) {
+        return Some(1);
+    }
+    let opens = m
+        .openers
+        .iter()
+        .any(|o| starts_with_word(first.folded(), o))
+        || first.folded().starts_with("--")
+        || first.folded().starts_with(|c: char| c.is_ascii_digit());
+    if !opens {
+        return None;
+    }
+    let mut joined = first.folded().to_string();
+    for n in 2..=3 {
         let line = lines.get(i + n - 1)?;
-        if line.blank() || line.quoted() || line.folded.is_empty() {
+        if line.blank() || line.quoted() || line.folded().is_empty() {
             return None;
         }
-        if n > 1 {
-            joined.push(' ');
-        }
-        joined.push_str(&line.folded);
+        joined.push(' ');
+        joined.push_str(line.folded());
         if joined.len() > MARKER_LINE {
             return None;
         }
         if ends_attribution(&joined) {
             return Some(n);
-        }
-        if !opens {
-            return None;
         }
     }
     None
@@ -480,13 +507,12 @@ fn ends_attribution(joined: &str) -> bool {
     } else {
         return false;
     };
-    MARKERS.wrote.iter().any(|w| {
-        has_words(body, w)
-            && body.rfind(w.as_str()).is_some_and(|at| {
-                // What follows the verb is short: a name, an address, "het volgende".
-                body.len() - (at + w.len()) <= 80
-            })
-    })
+    // A whole-word "wrote" verb, with only something short after it: a name, an address,
+    // "het volgende".
+    MARKERS
+        .wrote_finder
+        .find_overlapping_iter(body)
+        .any(|m| whole_word(body, m.start(), m.end()) && body.len() - m.end() <= 80)
 }
 
 /// Whether an attribution names a date or an address (so that history follows even when its
@@ -501,11 +527,11 @@ fn strong_attribution(lines: &[Line<'_>]) -> bool {
 
 /// A separator line of an original or forwarded message.
 fn separator(line: &Line<'_>) -> Option<Kind> {
-    if line.folded.is_empty() || line.folded.len() > 120 {
+    if line.folded().is_empty() || line.folded().len() > 120 {
         return None;
     }
     let f = line
-        .folded
+        .folded()
         .trim_matches(|c: char| matches!(c, '-' | '_' | '=' | '*' | ' ' | '<' | '>'));
     let drawn = line.text.starts_with(['-', '_', '=', '*', '<']);
     let found = MARKERS.separators.iter().find(|s| {
@@ -521,6 +547,9 @@ fn separator(line: &Line<'_>) -> Option<Kind> {
 
 /// A header label at the start of a folded line ("from:", "*de:*", "envoyé :"): its length.
 fn header_label(folded: &str, labels: &[String]) -> Option<usize> {
+    if !folded.contains(':') {
+        return None;
+    }
     let t = folded.trim_start_matches(['*', ' ']);
     labels.iter().find_map(|l| {
         let rest = t.strip_prefix(l.as_str())?;
@@ -536,13 +565,13 @@ fn header_block(lines: &[Line<'_>], i: usize) -> bool {
     let Some(line) = lines.get(i) else {
         return false;
     };
-    if header_label(&line.folded, &m.header_from).is_none() {
+    if header_label(line.folded(), &m.header_from).is_none() {
         return false;
     }
     let inline = m
         .header_fields
         .iter()
-        .filter(|f| f.len() > 1 && line.folded.contains(&format!(" {f}:")))
+        .filter(|f| f.len() > 1 && line.folded().contains(&format!(" {f}:")))
         .count();
     if inline >= 2 {
         return true;
@@ -552,7 +581,7 @@ fn header_block(lines: &[Line<'_>], i: usize) -> bool {
         .skip(i + 1)
         .filter(|l| !l.blank())
         .take(4)
-        .any(|l| header_label(&l.folded, &m.header_fields).is_some())
+        .any(|l| header_label(l.folded(), &m.header_fields).is_some())
 }
 
 /// Step 2: greeting, closing, signature, disclaimer and footer in one stretch of own lines
@@ -636,7 +665,7 @@ fn dash_line(line: &Line<'_>) -> bool {
 }
 
 fn greeting(line: &Line<'_>) -> bool {
-    let f = line.folded.as_str();
+    let f = line.folded();
     if f.is_empty() || f.len() > 60 {
         return false;
     }
@@ -645,12 +674,12 @@ fn greeting(line: &Line<'_>) -> bool {
 }
 
 fn footer(line: &Line<'_>) -> bool {
-    let f = line.folded.as_str();
+    let f = line.folded();
     !f.is_empty() && f.len() <= 100 && MARKERS.footers.iter().any(|p| f.starts_with(p.as_str()))
 }
 
 fn postscript(line: &Line<'_>) -> bool {
-    let f = line.folded.as_str();
+    let f = line.folded();
     MARKERS.postscripts.iter().any(|p| {
         f.strip_prefix(p.as_str())
             .is_some_and(|rest| rest.starts_with([':', ' ', '.', ',', '-']))
@@ -667,21 +696,26 @@ fn disclaimer(paragraph: &[Line<'_>]) -> bool {
     let text: String = paragraph
         .iter()
         .map(|l| {
-            if l.folded.is_empty() {
+            if l.folded().is_empty() {
                 lang::folded(l.text)
             } else {
-                l.folded.clone()
+                l.folded().to_string()
             }
         })
         .collect::<Vec<_>>()
         .join(" ");
     // A phrase of several words is a strong sign; one word, or a phrase ordinary mail also
     // uses ("privacy policy"), a weak one. Two weak signs or one strong make a disclaimer.
+    let mut found = vec![false; MARKERS.disclaimers.len()];
+    for m in MARKERS.disclaimer_finder.find_overlapping_iter(&text) {
+        found[m.pattern().as_usize()] = true;
+    }
     let weight: usize = MARKERS
         .disclaimers
         .iter()
-        .filter(|d| text.contains(d.as_str()))
-        .map(|d| {
+        .zip(found)
+        .filter(|(_, found)| *found)
+        .map(|(d, _)| {
             if d.contains(' ') && !WEAK_DISCLAIMERS.contains(&d.as_str()) {
                 2
             } else {
@@ -713,7 +747,7 @@ const WEAK_DISCLAIMERS: &[&str] = &[
 /// Whether a line is a closing formula, alone or with a name after it ("Thanks, Mark").
 fn closing(line: &Line<'_>) -> bool {
     let f = line
-        .folded
+        .folded()
         .trim_end_matches(['.', '!', ',', ' ', ':', ';', '-']);
     if f.is_empty() || f.len() > 60 {
         return false;
@@ -783,7 +817,7 @@ fn named_line(own: &[Line<'_>], kinds: &[Kind], limit: usize, hints: Hints<'_>) 
     }
     (1..limit).find(|&j| {
         let f = own[j]
-            .folded
+            .folded()
             .trim_start_matches(['-', '—', ' '])
             .trim_end_matches(['.', ',']);
         kinds[j] == Kind::Message
@@ -797,7 +831,7 @@ fn named_line(own: &[Line<'_>], kinds: &[Kind], limit: usize, hints: Hints<'_>) 
 /// label ("Tel:", "Horario:").
 fn signature_signal(line: &Line<'_>) -> bool {
     let t = line.text;
-    let f = line.folded.as_str();
+    let f = line.folded();
     let digits = t.chars().filter(char::is_ascii_digit).count();
     let phone = digits >= 7
         && t.chars()
@@ -874,7 +908,7 @@ fn signature_like(line: &Line<'_>) -> bool {
     if signature_signal(line) {
         return true;
     }
-    let f = line.folded.as_str();
+    let f = line.folded();
     let words: Vec<&str> = line.text.split_whitespace().collect();
     let title = f
         .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '-'))

@@ -18,7 +18,7 @@
 //! Each step yields one [`Piece`] with its span. Pieces are still local: whether a time is a
 //! demand, an event or something cancelled is decided afterwards, per clause, in `role.rs`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -35,49 +35,38 @@ use crate::lang::{Lang, Pack};
 /// The longest duration taken at face value, in any unit (larger numbers are not deadlines).
 const MAX_DURATION: u32 = 1000;
 
-/// FNV-1a: lexicon and morphology keys are short words, where SipHash's setup cost dominates.
-#[derive(Default)]
-pub struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FnvMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
-
 /// A piece and the byte span of the text it came from.
 pub type Spanned = (Piece, Range<usize>);
 
 /// One word of a lexicon phrase after the first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
-    Word(String),
+    /// A word, by its number in the lexicon, and whether it is longer than one letter.
+    Word {
+        id: u32,
+        long: bool,
+    },
     Punct(char),
     Number(u32),
 }
 
+#[derive(Debug)]
 struct Entry {
     rest: Vec<Part>,
     lex: Lex,
 }
 
-/// A pack's lexicon, indexed by first word, longest phrases first.
+/// A word that lexicon phrases use: its number, and the phrases it starts.
+#[derive(Debug, Default)]
+struct Known {
+    id: u32,
+    /// The phrases it starts, longest first.
+    starts: Vec<Entry>,
+}
+
+/// A pack's lexicon: every word its phrases use, with the phrases each starts.
 pub struct Lexicon {
-    by_first: FnvMap<String, Vec<Entry>>,
+    words: FxHashMap<String, Known>,
 }
 
 impl Lexicon {
@@ -85,36 +74,59 @@ impl Lexicon {
     /// tokenizer and the pack split and spell text ("won't" → "will" "not"); a word made of one
     /// punctuation mark matches that mark ("p . m ." matches "p.m."), digits match a number.
     fn new(pack: &Pack) -> Lexicon {
-        let mut by_first: FnvMap<String, Vec<Entry>> = FnvMap::default();
+        let mut words: FxHashMap<String, Known> = FxHashMap::default();
         for (phrase, lex) in pack.lexicon {
-            let mut parts = phrase
+            let mut parts: Vec<Part> = Vec::new();
+            let mut first = None;
+            for w in phrase
                 .split_whitespace()
                 .flat_map(split_word)
                 .flat_map(|w| (pack.spelling)(w).split_whitespace())
-                .map(|w| {
-                    let mut chars = w.chars();
-                    match (chars.next(), chars.next()) {
-                        (Some(c), None) if !c.is_alphanumeric() => Part::Punct(c),
-                        _ => match w.parse::<u32>() {
-                            Ok(n) => Part::Number(n),
-                            Err(_) => Part::Word(w.to_string()),
-                        },
-                    }
-                });
-            let Some(Part::Word(first)) = parts.next() else {
+            {
+                let mut chars = w.chars();
+                let part = match (chars.next(), chars.next()) {
+                    (Some(c), None) if !c.is_alphanumeric() => Part::Punct(c),
+                    _ => match w.parse::<u32>() {
+                        Ok(n) => Part::Number(n),
+                        Err(_) => {
+                            let next = u32::try_from(words.len()).unwrap_or(u32::MAX);
+                            let known = words.entry(w.to_string()).or_insert_with(|| Known {
+                                id: next,
+                                starts: Vec::new(),
+                            });
+                            Part::Word {
+                                id: known.id,
+                                long: w.len() > 1,
+                            }
+                        }
+                    },
+                };
+                if first.is_none() {
+                    first = Some((w, part));
+                } else {
+                    parts.push(part);
+                }
+            }
+            let Some((first, Part::Word { .. })) = first else {
                 continue;
             };
-            let entries = by_first.entry(first).or_default();
-            let rest: Vec<Part> = parts.collect();
+            let Some(known) = words.get_mut(first) else {
+                continue;
+            };
             // The first listing of a phrase is its meaning.
-            if !entries.iter().any(|e| e.rest == rest) {
-                entries.push(Entry { rest, lex: *lex });
+            if !known.starts.iter().any(|e| e.rest == parts) {
+                known.starts.push(Entry {
+                    rest: parts,
+                    lex: *lex,
+                });
             }
         }
-        for list in by_first.values_mut() {
-            list.sort_by_key(|e| std::cmp::Reverse(e.rest.len()));
+        for known in words.values_mut() {
+            known
+                .starts
+                .sort_by_key(|e| std::cmp::Reverse(e.rest.len()));
         }
-        Lexicon { by_first }
+        Lexicon { words }
     }
 }
 
@@ -138,9 +150,10 @@ pub struct Reader<'a> {
     pub tokens: &'a Tokens,
     /// The pack.
     pub pack: &'static Pack,
-    lexicon: &'static Lexicon,
     /// Each token's word after the spelling fixes ("" for numbers and punctuation).
     words: Vec<&'a str>,
+    /// Each token's word in the lexicon, if its phrases use it.
+    known: Vec<Option<&'static Known>>,
     /// The longest lexicon phrase at each token, looked up once.
     phrases: Vec<Option<(Lex, usize)>>,
 }
@@ -148,13 +161,19 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// Reads every token into pieces, appending them to `out`.
     pub fn read(tokens: &'a Tokens, pack: &'static Pack, out: &mut Vec<Spanned>) {
+        let lexicon = lexicon(pack);
+        let words: Vec<&str> = (0..tokens.len())
+            .map(|i| (pack.spelling)(tokens.word(i)))
+            .collect();
+        let known = words
+            .iter()
+            .map(|w| (!w.is_empty()).then(|| lexicon.words.get(*w)).flatten())
+            .collect();
         let mut r = Reader {
             tokens,
             pack,
-            lexicon: lexicon(pack),
-            words: (0..tokens.len())
-                .map(|i| (pack.spelling)(tokens.word(i)))
-                .collect(),
+            words,
+            known,
             phrases: Vec::new(),
         };
         r.phrases = (0..tokens.len()).map(|i| r.lookup(i)).collect();
@@ -189,23 +208,20 @@ impl<'a> Reader<'a> {
     }
 
     fn lookup(&self, i: usize) -> Option<(Lex, usize)> {
-        let first = self.word(i);
-        if first.is_empty() {
-            return None;
-        }
-        let entries = self.lexicon.by_first.get(first)?;
+        let entries = &self.known.get(i).copied().flatten()?.starts;
+        let id = |j: usize| self.known.get(j).copied().flatten().map(|k| k.id);
         'entries: for e in entries {
             let mut j = i + 1;
             for part in &e.rest {
                 // Hyphenated compounds ("end-of-day", "year-end") read as separate words.
                 if self.tokens.punct(j) == Some('-')
                     && self.tokens.glued(j)
-                    && matches!(part, Part::Word(w) if w.len() > 1)
+                    && matches!(part, Part::Word { long: true, .. })
                 {
                     j += 1;
                 }
                 let ok = match (self.tokens.get(j).map(|t| t.kind), part) {
-                    (Some(Kind::Word), Part::Word(w)) => self.word(j) == w,
+                    (Some(Kind::Word), Part::Word { id: w, .. }) => id(j) == Some(*w),
                     (Some(Kind::Punct(c)), Part::Punct(p)) => c == *p,
                     (Some(Kind::Number), Part::Number(n)) => {
                         self.tokens.number(j) == Some(*n) && self.tokens.glued(j)
@@ -244,10 +260,11 @@ impl<'a> Reader<'a> {
 
     /// Whether the word at `i` alone means the indefinite article.
     fn one_word(&self, i: usize) -> bool {
-        self.lexicon
-            .by_first
-            .get(self.word(i))
-            .is_some_and(|list| list.iter().any(|e| e.rest.is_empty() && e.lex == Lex::One))
+        self.known.get(i).copied().flatten().is_some_and(|k| {
+            k.starts
+                .iter()
+                .any(|e| e.rest.is_empty() && e.lex == Lex::One)
+        })
     }
 
     fn lex_is(&self, i: usize, f: impl Fn(Lex) -> bool) -> Option<usize> {

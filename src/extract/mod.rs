@@ -154,7 +154,8 @@ pub fn earliest(findings: &[Finding]) -> Option<Deadline> {
 pub fn explain(text: &str, now: DateTime<FixedOffset>, zone: Zone) -> Vec<Finding> {
     let segments = Segments::of(text);
     let tokens = Tokens::of_lines(segments.message_lines(text));
-    read(text, &tokens, Source::Message, now, zone)
+    let evidence = evidence_of(&tokens);
+    read(text, &tokens, evidence, Source::Message, now, zone)
 }
 
 /// Every time expression of a mail's subject and message (already segmented).
@@ -165,10 +166,24 @@ pub fn explain_mail(
     zone: Zone,
 ) -> Vec<Finding> {
     let subject = clean_subject(subject);
-    let mut out = read(subject, &Tokens::of(subject), Source::Subject, now, zone);
+    let (subject_tokens, message_tokens) = (Tokens::of(subject), Tokens::of(message));
+    let (in_subject, in_message) = (evidence_of(&subject_tokens), evidence_of(&message_tokens));
+    // A subject is in the language of its mail: when one part alone does not settle the
+    // language, both together may.
+    let both = in_subject.plus(in_message);
+    let settled = |own: Evidence| if clear_pack(own).is_some() { own } else { both };
+    let mut out = read(
+        subject,
+        &subject_tokens,
+        settled(in_subject),
+        Source::Subject,
+        now,
+        zone,
+    );
     out.extend(read(
         message,
-        &Tokens::of(message),
+        &message_tokens,
+        settled(in_message),
         Source::Message,
         now,
         zone,
@@ -182,7 +197,7 @@ pub fn pieces(text: &str) -> Vec<String> {
     let segments = Segments::of(text);
     let tokens = Tokens::of_lines(segments.message_lines(text));
     let mut out = Vec::new();
-    for (pack, pieces) in read_with_best_pack(&tokens) {
+    for (pack, pieces) in read_with_best_pack(&tokens, evidence_of(&tokens)) {
         for (p, span) in pieces {
             out.push(format!(
                 "{} {:?} {:?}",
@@ -262,6 +277,7 @@ pub fn clean_subject(subject: &str) -> &str {
 fn read(
     text: &str,
     tokens: &Tokens,
+    evidence: Evidence,
     source: Source,
     now: DateTime<FixedOffset>,
     zone: Zone,
@@ -270,7 +286,7 @@ fn read(
         return Vec::new();
     }
     let mut out = Vec::new();
-    for (pack, pieces) in read_with_best_pack(tokens) {
+    for (pack, pieces) in read_with_best_pack(tokens, evidence) {
         let exprs = compose::expressions(&pieces);
         let cx = Context {
             text,
@@ -319,13 +335,8 @@ fn finding(
 /// How far ahead one language's function-word count must be to settle the language alone.
 const CLEAR_LEAD: u32 = 2;
 
-/// Reads `tokens` with the pack of the text's language.
-///
-/// When the function words of the text clearly favour one language, only its pack reads.
-/// Otherwise (short texts such as "no later than Monday") every pack reads and the one that
-/// recognises more of the text wins, its function-word points included; on a tie every pack's
-/// reading is kept and the earliest demand decides.
-fn read_with_best_pack(tokens: &Tokens) -> Vec<(&'static Pack, Vec<Spanned>)> {
+/// The function-word and letter evidence of a text's tokens.
+fn evidence_of(tokens: &Tokens) -> Evidence {
     let mut evidence = Evidence::default();
     for (i, t) in tokens.list.iter().enumerate() {
         if t.kind == token::Kind::Word {
@@ -334,15 +345,29 @@ fn read_with_best_pack(tokens: &Tokens) -> Vec<(&'static Pack, Vec<Spanned>)> {
             evidence.letter(c);
         }
     }
-    let clear = PACKS.iter().find(|p| {
+    evidence
+}
+
+/// The pack whose language the evidence clearly favours, if any.
+fn clear_pack(evidence: Evidence) -> Option<&'static Pack> {
+    PACKS.iter().copied().find(|p| {
         PACKS.iter().all(|o| {
             o.lang == p.lang || evidence.points(p.lang) >= evidence.points(o.lang) + CLEAR_LEAD
         })
-    });
-    if let Some(pack) = clear {
+    })
+}
+
+/// Reads `tokens` with the pack of the text's language, as `evidence` tells it.
+///
+/// When the function words clearly favour one language, only its pack reads. Otherwise (short
+/// texts such as "no later than Monday") every pack reads and the one that recognises more of
+/// the text wins, its function-word points included; on a tie every pack's reading is kept and
+/// the earliest demand decides.
+fn read_with_best_pack(tokens: &Tokens, evidence: Evidence) -> Vec<(&'static Pack, Vec<Spanned>)> {
+    if let Some(pack) = clear_pack(evidence) {
         let mut pieces = Vec::with_capacity(tokens.len());
         Reader::read(tokens, pack, &mut pieces);
-        return vec![(*pack, pieces)];
+        return vec![(pack, pieces)];
     }
     let mut scored = Vec::with_capacity(PACKS.len());
     for pack in PACKS {

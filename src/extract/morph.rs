@@ -10,18 +10,13 @@
 //! Context decides the rest and is the grammar's job: after an article a form is a noun ("la
 //! entrega", "the call"), and a present form opening a clause may be an imperative.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
-use super::grammar::Fnv;
 use crate::lang::vocab::{Person, Tense, Verb, VerbKind};
-use crate::lang::{Ending, Lang, Morph, Pack, StemSet};
+use crate::lang::{Lang, Morph, Pack};
 
-type Map<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
-type Set<K> = HashSet<K, BuildHasherDefault<Fnv>>;
-/// An irregular stem's ending: the stem set it joins, the suffix, and the form it makes.
-type StemEnding = (StemSet, &'static str, Tense, Option<Person>);
+type Map<K, V> = rustc_hash::FxHashMap<K, V>;
+type Set<K> = rustc_hash::FxHashSet<K>;
 
 /// One pack's morphology, indexed.
 struct Index {
@@ -29,11 +24,12 @@ struct Index {
     forms: Map<&'static str, (&'static str, Tense, Option<Person>)>,
     /// Lemmas that only the whole forms name ("will", "can").
     form_lemmas: Set<&'static str>,
-    stems: Map<&'static str, Vec<(&'static str, StemSet)>>,
-    /// The endings, by the last byte of their suffix (the empty suffix under 0).
-    endings: Map<u8, Vec<Ending>>,
-    /// The endings of irregular stems, by the last byte of their suffix.
-    stem_endings: Map<u8, Vec<StemEnding>>,
+    /// Every form a lemma and an ending make, with the ending (its index) and the lemma, in
+    /// the order [`plain`] prefers them: by ending, the plain stem before a doubled final
+    /// consonant ("stopped").
+    regular: Map<String, Vec<(usize, &'static str)>>,
+    /// Every form an irregular stem and its endings make ("tuve", "dijo"), first listing first.
+    irregular: Map<String, (&'static str, Tense, Option<Person>)>,
     not_verbs: Set<&'static str>,
     determiners: Set<&'static str>,
     proclitics: Map<&'static str, Option<Person>>,
@@ -48,31 +44,12 @@ impl Index {
             // The first listing of a form is its reading.
             forms.entry(*form).or_insert((*lemma, *tense, *person));
         }
-        let mut stems: Map<&'static str, Vec<(&'static str, StemSet)>> = Map::default();
-        for (stem, lemma, set) in morph.stems {
-            stems.entry(*stem).or_default().push((*lemma, *set));
-        }
-        let mut endings: Map<u8, Vec<Ending>> = Map::default();
-        for e in morph.endings {
-            endings
-                .entry(e.suffix.bytes().last().unwrap_or(0))
-                .or_default()
-                .push(*e);
-        }
-        let mut stem_endings: Map<u8, Vec<_>> = Map::default();
-        for s in morph.stem_endings {
-            stem_endings
-                .entry(s.1.bytes().last().unwrap_or(0))
-                .or_default()
-                .push(*s);
-        }
         Index {
             lemmas: morph.verbs.iter().copied().collect(),
             form_lemmas: morph.forms.iter().map(|f| f.1).collect(),
             forms,
-            stems,
-            endings,
-            stem_endings,
+            regular: regular_forms(morph),
+            irregular: irregular_forms(morph),
             not_verbs: morph.not_verbs.iter().copied().collect(),
             determiners: morph.determiners.iter().copied().collect(),
             proclitics: morph.proclitics.iter().copied().collect(),
@@ -80,6 +57,55 @@ impl Index {
             morph,
         }
     }
+}
+
+/// The regular forms of a pack's lemmas (see [`Index::regular`]).
+fn regular_forms(morph: &Morph) -> Map<String, Vec<(usize, &'static str)>> {
+    let mut out: Map<String, Vec<(usize, bool, &'static str)>> = Map::default();
+    for (k, e) in morph.endings.iter().enumerate() {
+        for (lemma, _) in morph.verbs {
+            if let Some(stem) = lemma.strip_suffix(e.lemma_end)
+                && stem.len() >= 2
+            {
+                out.entry(format!("{stem}{}", e.suffix))
+                    .or_default()
+                    .push((k, false, lemma));
+            }
+            // "stopped", "planning": the final consonant doubled before the ending.
+            let last = lemma.bytes().last().unwrap_or(b'a');
+            if morph.double_final
+                && e.lemma_end.is_empty()
+                && !e.suffix.is_empty()
+                && lemma.len() >= 2
+                && last.is_ascii_alphabetic()
+                && !b"aeiou".contains(&last)
+            {
+                out.entry(format!("{lemma}{}{}", char::from(last), e.suffix))
+                    .or_default()
+                    .push((k, true, lemma));
+            }
+        }
+    }
+    out.into_iter()
+        .map(|(form, mut list)| {
+            list.sort_by_key(|(k, doubled, _)| (*k, *doubled));
+            (form, list.into_iter().map(|(k, _, l)| (k, l)).collect())
+        })
+        .collect()
+}
+
+/// The forms of a pack's irregular stems (see [`Index::irregular`]).
+fn irregular_forms(morph: &Morph) -> Map<String, (&'static str, Tense, Option<Person>)> {
+    let mut out = Map::default();
+    for (set, suffix, tense, person) in morph.stem_endings {
+        for (stem, lemma, stem_set) in morph.stems {
+            if stem_set == set {
+                out.entry(format!("{stem}{suffix}"))
+                    .or_insert((*lemma, *tense, *person));
+            }
+        }
+    }
+    out
 }
 
 static INDEXES: LazyLock<[Index; 2]> = LazyLock::new(|| {
@@ -178,57 +204,16 @@ fn plain(ix: &Index, word: &str, accent: bool) -> Option<Verb> {
     if let Some((lemma, tense, person)) = ix.forms.get(word) {
         return verb(ix, lemma, *tense, *person);
     }
-    let last = word.bytes().last().unwrap_or(0);
-    // The endings the word can end with, in the pack's order of preference (an empty suffix,
-    // the English base form, comes last in its pack).
-    let tried = ix
-        .endings
-        .get(&last)
-        .into_iter()
-        .chain(ix.endings.get(&0))
-        .flatten();
-    for e in tried {
-        if let Some(v) = by_ending(ix, word, accent, e) {
-            return Some(v);
+    // The endings the word ends with, in the pack's order of preference (an empty suffix, the
+    // English base form, comes last in its pack).
+    for &(k, lemma) in ix.regular.get(word).into_iter().flatten() {
+        let e = &ix.morph.endings[k];
+        if e.accent.is_none_or(|a| a == accent) {
+            return verb(ix, lemma, e.tense, e.person);
         }
     }
-    for (set, suffix, tense, person) in ix.stem_endings.get(&last).into_iter().flatten() {
-        let Some(stem) = word.strip_suffix(suffix) else {
-            continue;
-        };
-        if let Some(list) = ix.stems.get(stem)
-            && let Some((lemma, _)) = list.iter().find(|(_, s)| s == set)
-        {
-            return verb(ix, lemma, *tense, *person);
-        }
-    }
-    None
-}
-
-fn by_ending(ix: &Index, word: &str, accent: bool, e: &Ending) -> Option<Verb> {
-    let stem = word.strip_suffix(e.suffix)?;
-    if stem.len() < 2 || e.accent.is_some_and(|a| a != accent) {
-        return None;
-    }
-    let mut lemma = String::with_capacity(stem.len() + e.lemma_end.len());
-    lemma.push_str(stem);
-    lemma.push_str(e.lemma_end);
-    if ix.lemmas.contains_key(lemma.as_str()) {
-        return verb(ix, &lemma, e.tense, e.person);
-    }
-    // "stopped", "planning": a doubled final consonant.
-    if ix.morph.double_final && e.lemma_end.is_empty() && !e.suffix.is_empty() {
-        let b = stem.as_bytes();
-        if b.len() >= 3
-            && b[b.len() - 1].is_ascii_alphabetic()
-            && b[b.len() - 1] == b[b.len() - 2]
-            && !b"aeiou".contains(&b[b.len() - 1])
-        {
-            let single = &stem[..stem.len() - 1];
-            if ix.lemmas.contains_key(single) {
-                return verb(ix, single, e.tense, e.person);
-            }
-        }
+    if let Some((lemma, tense, person)) = ix.irregular.get(word) {
+        return verb(ix, lemma, *tense, *person);
     }
     None
 }
@@ -240,18 +225,17 @@ fn with_enclitics(ix: &Index, word: &str) -> Option<Verb> {
     if enclitics.is_empty() {
         return None;
     }
-    let strip = |w: &'static str, s: &str| -> Option<(usize, Option<Person>)> {
-        let _ = w;
+    let strip = |s: &str| -> Option<(usize, Option<Person>)> {
         enclitics
             .iter()
             .filter(|(c, _)| s.ends_with(c) && s.len() > c.len() + 1)
             .max_by_key(|(c, _)| c.len())
             .map(|(c, p)| (c.len(), *p))
     };
-    let (n1, p1) = strip("", word)?;
+    let (n1, p1) = strip(word)?;
     let base1 = &word[..word.len() - n1];
     let mut candidates = vec![(base1, p1)];
-    if let Some((n2, p2)) = strip("", base1) {
+    if let Some((n2, p2)) = strip(base1) {
         candidates.push((&base1[..base1.len() - n2], p2));
     }
     // The pronoun nearest the verb names the person ("mánda-me-lo": me).

@@ -47,6 +47,8 @@
 
 use std::ops::Range;
 
+use smallvec::SmallVec;
+
 use super::compose::{Bound, Expression, What};
 use super::expr::Expr;
 use crate::lang::Pack;
@@ -173,12 +175,12 @@ struct Clause {
     sentence: usize,
     opener: Opener,
     question: bool,
-    verbs: Vec<(usize, Verb)>,
-    subjects: Vec<(usize, Person)>,
-    cues: Vec<(usize, Cue)>,
+    verbs: SmallVec<[(usize, Verb); 4]>,
+    subjects: SmallVec<[(usize, Person); 2]>,
+    cues: SmallVec<[(usize, Cue); 4]>,
     /// Where a request points at an event: the piece, and whether it names the event ("antes
     /// de la reunión") rather than only pointing back ("antes", "before that").
-    anaphors: Vec<(usize, bool)>,
+    anaphors: SmallVec<[(usize, bool); 2]>,
     range: bool,
     recurring: bool,
     /// A deadline label and its colon ("Due:", "Plazo:", "Fecha de entrega:").
@@ -226,9 +228,10 @@ pub struct Context<'a> {
 
 /// Judges every expression of a text.
 pub fn judge(cx: &Context<'_>, exprs: Vec<Expression>) -> Vec<Judged> {
+    if exprs.is_empty() {
+        return Vec::new();
+    }
     let clauses = split(cx);
-    let sentences = clauses.last().map_or(0, |c| c.sentence + 1);
-    let _ = sentences;
     // How many clauses say anything: a text that is one time fragment is a demand by itself.
     // A text made only of time fragments ("Mañana a primera hora, porfa") is a demand by itself.
     let content_sentences = usize::from(!clauses.iter().all(|c| only_time(cx, c))) + 1;
@@ -402,7 +405,7 @@ fn split(cx: &Context<'_>) -> Vec<Clause> {
                 // Or a new subject: an article, a noun, then a verb ("and the landing page has
                 // to be ready", "y la maqueta la necesito").
                 let subject_follows = {
-                    let rest: Vec<Piece> = pieces[k + 1..]
+                    let rest: SmallVec<[Piece; 5]> = pieces[k + 1..]
                         .iter()
                         .map(|(p, _)| *p)
                         .take_while(|p| !matches!(p, Piece::Break { .. }))
@@ -518,10 +521,10 @@ fn clause(cx: &Context<'_>, r: Range<usize>, opener: Opener, sentence: usize) ->
         sentence,
         opener,
         question: false,
-        verbs: Vec::new(),
-        subjects: Vec::new(),
-        cues: Vec::new(),
-        anaphors: Vec::new(),
+        verbs: SmallVec::new(),
+        subjects: SmallVec::new(),
+        cues: SmallVec::new(),
+        anaphors: SmallVec::new(),
         range: false,
         recurring: false,
         label: false,
@@ -1215,6 +1218,9 @@ fn decide(
         .is_some_and(|p| p.tense == Tense::Conditional || p.modal == Some(VerbKind::Would))
         || cx.pieces[c.pieces.clone()].iter().any(|(piece, span)| {
             // "tendrías que", "habría que", "we'd like", "would love": a cue in the conditional.
+            if !matches!(piece, Piece::Cue(_)) {
+                return false;
+            }
             let words = cx.text.get(span.clone()).unwrap_or("");
             let spanish = crate::lang::folded(words)
                 .split_whitespace()
@@ -1226,7 +1232,7 @@ fn decide(
                 });
             let lower = words.to_ascii_lowercase();
             let english = lower.contains("would") || lower.contains("'d ") || lower.contains("’d ");
-            matches!(piece, Piece::Cue(_)) && (spanish || english)
+            spanish || english
         });
     let hypothetical = conditional_mood
         && clauses.iter().enumerate().any(|(j, o)| {
@@ -1429,13 +1435,6 @@ fn decide(
 /// run of capitalised words, or alone as a greeting ("Morning!").
 fn in_name(cx: &Context<'_>, e: &Expression) -> bool {
     let words = &cx.text[e.span.clone()];
-    let line_start = cx.text[..e.span.start].rfind('\n').map_or(0, |n| n + 1);
-    let line_end = cx.text[e.span.end..]
-        .find('\n')
-        .map_or(cx.text.len(), |n| e.span.end + n);
-    let line = &cx.text[line_start..line_end];
-    let shouting = line.chars().filter(|c| c.is_lowercase()).count() * 4
-        < line.chars().filter(|c| c.is_alphabetic()).count();
     let lowercase_kind = cx.pieces[e.pieces.clone()].iter().all(|(p, _)| {
         matches!(
             p,
@@ -1446,7 +1445,17 @@ fn in_name(cx: &Context<'_>, e: &Expression) -> bool {
                 | Piece::Glue
         )
     });
-    if shouting || !lowercase_kind || !words.starts_with(char::is_uppercase) {
+    if !lowercase_kind || !words.starts_with(char::is_uppercase) {
+        return false;
+    }
+    let line_start = cx.text[..e.span.start].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = cx.text[e.span.end..]
+        .find('\n')
+        .map_or(cx.text.len(), |n| e.span.end + n);
+    let line = &cx.text[line_start..line_end];
+    let shouting = line.chars().filter(|c| c.is_lowercase()).count() * 4
+        < line.chars().filter(|c| c.is_alphabetic()).count();
+    if shouting {
         return false;
     }
     let before = cx.text[line_start..e.span.start].trim_end();
@@ -1714,22 +1723,21 @@ fn timestamp(cx: &Context<'_>, e: &Expression) -> bool {
     let line_end = cx.text[e.span.end..]
         .find('\n')
         .map_or(cx.text.len(), |n| e.span.end + n);
-    let multi_line = cx.text.trim().contains('\n');
-    let rest: String = format!(
-        "{}{}",
-        &cx.text[line_start..e.span.start],
-        &cx.text[e.span.end..line_end]
-    );
-    multi_line
-        && matches!(
-            r.expr,
-            Expr::At {
-                day: Some(DayRef::Date { .. }),
-                ..
-            }
-        )
-        && rest.chars().all(|ch| !ch.is_alphabetic())
-        && rest.chars().any(|ch| ch.is_ascii_digit() || ch == ':')
+    let multi_line = || cx.text.trim().contains('\n');
+    let rest = || {
+        cx.text[line_start..e.span.start]
+            .chars()
+            .chain(cx.text[e.span.end..line_end].chars())
+    };
+    matches!(
+        r.expr,
+        Expr::At {
+            day: Some(DayRef::Date { .. }),
+            ..
+        }
+    ) && rest().all(|ch| !ch.is_alphabetic())
+        && rest().any(|ch| ch.is_ascii_digit() || ch == ':')
+        && multi_line()
 }
 
 /// Ties: a request pointing at an event takes the event's time.

@@ -66,13 +66,15 @@ fn soft_wrapped(line: &str, next: Option<&str>) -> bool {
     let Some(next) = next.map(str::trim_start) else {
         return false;
     };
-    let ends_sentence = body.ends_with(['.', '!', '?', ':', ';', '…']);
+    if body.len() < WRAP_WIDTH || body.ends_with(['.', '!', '?', ':', ';', '…']) {
+        return false;
+    }
     let next_is_item = next.is_empty()
         || next.starts_with(['-', '*', '•', '>'])
         || next
             .split_once(['.', ')'])
             .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-    body.chars().count() >= WRAP_WIDTH && !ends_sentence && !next_is_item
+    !next_is_item && body.chars().count() >= WRAP_WIDTH
 }
 
 impl Tokens {
@@ -80,22 +82,32 @@ impl Tokens {
     /// soft-wrapped ones.
     pub fn of_lines<'t>(lines: impl Iterator<Item = (usize, &'t str)>) -> Tokens {
         let mut tokens = Tokens::default();
+        tokens.push_lines(lines);
+        tokens
+    }
+
+    fn push_lines<'t>(&mut self, lines: impl Iterator<Item = (usize, &'t str)>) {
         let mut lines = lines.peekable();
         while let Some((offset, line)) = lines.next() {
             let soft = soft_wrapped(line, lines.peek().map(|(_, next)| *next));
-            tokens.push_line(offset, line, soft);
+            self.push_line(offset, line, soft);
         }
-        tokens
     }
 
     /// Tokenizes all of `text` (every line).
     pub fn of(text: &str) -> Tokens {
+        // Mail text averages about five bytes a token.
+        let mut tokens = Tokens {
+            norm: String::with_capacity(text.len()),
+            list: Vec::with_capacity(text.len() / 4),
+        };
         let lines = text.split_inclusive('\n').scan(0, |pos, line| {
             let at = *pos;
             *pos += line.len();
             Some((at, line))
         });
-        Tokens::of_lines(lines)
+        tokens.push_lines(lines);
+        tokens
     }
 
     /// The number of tokens.
@@ -152,15 +164,18 @@ impl Tokens {
     /// Tokenizes one line; `soft`: its line end is a wrap inside a sentence, not a break.
     fn push_line(&mut self, offset: usize, line: &str, soft: bool) {
         let first = self.list.len();
-        let mut chars = line.char_indices().peekable();
+        let bytes = line.as_bytes();
         // A run of spaces before a capital, after a word, is a sentence end that lost its full
         // stop ("…to your groups   There is only…").
         let mut gap: Option<(usize, usize)> = None;
-        while let Some((i, c)) = chars.next() {
+        let mut i = 0;
+        while let Some(c) = char_at(line, i) {
             let start = offset + i;
+            let width = c.len_utf8();
             if c.is_whitespace() && c != '\n' {
                 let (at, n) = gap.unwrap_or((start, 0));
                 gap = Some((at, n + if c == '\t' { 2 } else { 1 }));
+                i += width;
                 continue;
             }
             if let Some((at, n)) = gap.take()
@@ -174,41 +189,41 @@ impl Tokens {
             {
                 self.push(Kind::Punct('\n'), at..at + 1, 0..0, 0, 0);
             }
-            if c == '\n' && soft {
-                continue;
-            } else if c == '\n' {
-                self.push(Kind::Punct('\n'), start..start + 1, 0..0, 0, 0);
-            } else if c.is_ascii_digit() {
-                let mut value: u32 = c.to_digit(10).unwrap_or(0);
-                let mut digits: u8 = 1;
-                let mut end = start + 1;
-                while let Some(&(j, d)) = chars.peek() {
-                    let Some(v) = d.to_digit(10).filter(|_| d.is_ascii_digit()) else {
-                        break;
-                    };
-                    value = value.saturating_mul(10).saturating_add(v);
-                    digits = digits.saturating_add(1);
-                    end = offset + j + 1;
-                    chars.next();
+            if c == '\n' {
+                if !soft {
+                    self.push(Kind::Punct('\n'), start..start + 1, 0..0, 0, 0);
                 }
-                self.push(Kind::Number, start..end, 0..0, value, digits);
+                i += 1;
+            } else if c.is_ascii_digit() {
+                let run = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_digit())
+                    .unwrap_or(bytes.len() - i);
+                let mut value: u32 = 0;
+                for b in &bytes[i..i + run] {
+                    value = value.saturating_mul(10).saturating_add(u32::from(b - b'0'));
+                }
+                let digits = u8::try_from(run).unwrap_or(u8::MAX);
+                self.push(Kind::Number, start..start + run, 0..0, value, digits);
+                i += run;
             } else if c.is_alphabetic() {
                 // Collect the word with its inner apostrophes, then split contractions.
-                let mut end = start + c.len_utf8();
+                let mut end = i + width;
                 let mut last = c;
-                while let Some(&(j, d)) = chars.peek() {
+                while let Some(d) = char_at(line, end) {
                     if d.is_alphabetic() {
                         last = d;
-                    } else if !(is_apostrophe(d) && next_is_letter(line, j + d.len_utf8())) {
+                    } else if !(is_apostrophe(d) && next_is_letter(line, end + d.len_utf8())) {
                         break;
                     }
-                    end = offset + j + d.len_utf8();
-                    chars.next();
+                    end += d.len_utf8();
                 }
-                let raw = line.get(start - offset..end - offset).unwrap_or("");
+                let raw = line.get(i..end).unwrap_or("");
                 self.push_word(start, raw, last, c.is_uppercase());
+                i = end;
             } else {
-                self.push(Kind::Punct(c), start..start + c.len_utf8(), 0..0, 0, 0);
+                self.push(Kind::Punct(c), start..start + width, 0..0, 0, 0);
+                i += width;
             }
         }
         if code_line(line) {
@@ -231,11 +246,17 @@ impl Tokens {
             }
             let part = raw.get(a..b).unwrap_or("");
             let norm_start = self.norm.len();
-            for ch in part.chars() {
-                if is_apostrophe(ch) {
-                    self.norm.push('\'');
-                } else {
-                    lang::fold(&mut self.norm, ch);
+            if part.bytes().all(|b| b.is_ascii_alphabetic() || b == b'\'') {
+                // The common case, in one copy.
+                self.norm.push_str(part);
+                self.norm[norm_start..].make_ascii_lowercase();
+            } else {
+                for ch in part.chars() {
+                    if is_apostrophe(ch) {
+                        self.norm.push('\'');
+                    } else {
+                        lang::fold(&mut self.norm, ch);
+                    }
                 }
             }
             let norm_end = self.norm.len();
@@ -269,22 +290,39 @@ impl Tokens {
 /// Whether a line looks like code: three or more of the marks code is made of, an assignment
 /// or a call among them.
 fn code_line(line: &str) -> bool {
+    if !(line.contains('=') || line.contains("()") || line.contains('`') || line.contains('{')) {
+        return false;
+    }
     let marks = line
-        .chars()
-        .filter(|c| {
+        .bytes()
+        .filter(|b| {
             matches!(
-                c,
-                '(' | ')' | '{' | '}' | '[' | ']' | '=' | ';' | '<' | '>' | '^' | '`' | '$' | '\\'
+                b,
+                b'(' | b')'
+                    | b'{'
+                    | b'}'
+                    | b'['
+                    | b']'
+                    | b'='
+                    | b';'
+                    | b'<'
+                    | b'>'
+                    | b'^'
+                    | b'`'
+                    | b'$'
+                    | b'\\'
             )
         })
         .count();
     marks >= 3
-        && (line.contains('=') || line.contains("()") || line.contains('`') || line.contains('{'))
 }
 
 /// Where an English contraction's second part begins in `word`: before "'ll", "'re", "'ve",
 /// "'m", "'d", "'s" and "n't".
 fn contraction_at(word: &str) -> Option<usize> {
+    if !word.bytes().any(|b| b == b'\'' || b == b'`' || b >= 0x80) {
+        return None;
+    }
     let (at, ch) = word.char_indices().rev().find(|(_, c)| is_apostrophe(*c))?;
     let suffix = &word[at + ch.len_utf8()..];
     if at == 0 {
@@ -303,6 +341,14 @@ pub fn split_word(word: &str) -> impl Iterator<Item = &str> {
     [&word[..at], &word[at..]]
         .into_iter()
         .filter(|p| !p.is_empty())
+}
+
+/// The character starting at byte `at` of `line`: ASCII without decoding.
+fn char_at(line: &str, at: usize) -> Option<char> {
+    match line.as_bytes().get(at)? {
+        b if b.is_ascii() => Some(char::from(*b)),
+        _ => line.get(at..)?.chars().next(),
+    }
 }
 
 fn is_apostrophe(c: char) -> bool {

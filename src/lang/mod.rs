@@ -240,8 +240,22 @@ pub fn fold(out: &mut String, c: char) {
 /// A word or phrase folded (see [`fold`]).
 pub fn folded(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        fold(&mut out, c);
+    let mut rest = text;
+    while !rest.is_empty() {
+        // Runs of ASCII in one copy, the rest a character at a time.
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        let start = out.len();
+        out.push_str(&rest[..ascii]);
+        out[start..].make_ascii_lowercase();
+        rest = &rest[ascii..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            fold(&mut out, c);
+            rest = chars.as_str();
+        }
     }
     out
 }
@@ -266,9 +280,10 @@ impl Evidence {
             return;
         }
         self.words += 1;
-        for (k, pack) in PACKS.iter().enumerate() {
-            if function_word(pack, folded_word) {
-                self.points[k] += 1;
+        let packs = FUNCTION_WORDS.get(folded_word).copied().unwrap_or(0);
+        for (k, points) in self.points.iter_mut().enumerate() {
+            if packs & (1 << k) != 0 {
+                *points += 1;
             }
         }
     }
@@ -290,6 +305,9 @@ impl Evidence {
         let mut e = Evidence::default();
         let mut word = String::new();
         for c in text.chars().chain(std::iter::once(' ')) {
+            if e.words >= MAX_EVIDENCE_WORDS {
+                break;
+            }
             e.letter(c);
             if c.is_alphabetic() || (c == '\'' && !word.is_empty()) {
                 fold(&mut word, c);
@@ -330,10 +348,17 @@ impl Evidence {
     }
 }
 
-/// Whether `word` (folded) is one of the pack's function words.
-fn function_word(pack: &Pack, word: &str) -> bool {
-    pack.function_words.binary_search(&word).is_ok()
-}
+/// For each function word of any pack, the packs it belongs to (bit `k` for `PACKS[k]`).
+static FUNCTION_WORDS: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, u8>> =
+    std::sync::LazyLock::new(|| {
+        let mut map = rustc_hash::FxHashMap::default();
+        for (k, pack) in PACKS.iter().enumerate() {
+            for w in pack.function_words {
+                *map.entry(*w).or_insert(0) |= 1 << k;
+            }
+        }
+        map
+    });
 
 /// The language of `text`, or `None` when it shows no sign of either.
 pub fn detect(text: &str) -> Option<Lang> {
