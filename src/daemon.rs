@@ -522,6 +522,10 @@ impl Watcher {
                 (Action::Skip, "error".to_string(), None)
             }
         };
+        let findings = outcome
+            .as_ref()
+            .map(pipeline::Decision::explained)
+            .unwrap_or_default();
         let action_tag = match action {
             Action::Reply => "reply",
             Action::Skip => "skip",
@@ -564,6 +568,7 @@ impl Watcher {
             received: arrival,
             action: action_tag,
             reason: &reason,
+            findings: &findings,
             reply: queued,
         };
         self.store.record(&record, now)?;

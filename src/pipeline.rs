@@ -6,7 +6,7 @@
 //! the caller stores the [`Decision`] and, for a reply, the ledger entries, in one step.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::extract::{self, Deadline, Finding};
@@ -92,9 +92,56 @@ impl Decision {
         }
     }
 
+    /// Every finding in words (see [`Explained`]).
+    pub fn explained(&self) -> Vec<Explained> {
+        self.findings.iter().map(Explained::from).collect()
+    }
+
     /// The deadline the client demanded, if the pipeline got that far.
     pub fn deadline(&self) -> Option<&Deadline> {
         self.assessment.as_ref().and_then(|a| a.deadline.as_ref())
+    }
+}
+
+/// What understanding made of one time expression, in words: what `preview`, `extract` and
+/// `history` show, and what the store keeps with each decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explained {
+    /// The words, as written.
+    pub phrase: String,
+    /// `subject` or `message`.
+    pub source: String,
+    /// What the words mean, before they are placed in time (`none` for "no deadline").
+    pub reading: Option<String>,
+    /// Its role (`request`, `schedule`, `plan`…).
+    pub role: String,
+    /// `strong` or `unsure`.
+    pub strength: String,
+    /// Whether it sets the deadline: a demand, sure, naming an instant.
+    pub counts: bool,
+    /// The instant it names (RFC 3339), when it names one.
+    pub at: Option<String>,
+    /// Why it got that role.
+    pub why: String,
+    /// The language of the pack that read it.
+    pub lang: String,
+}
+
+impl From<&Finding> for Explained {
+    fn from(f: &Finding) -> Explained {
+        Explained {
+            phrase: f.phrase.clone(),
+            source: f.source.name().to_string(),
+            reading: f.reading.map(|r| r.to_string()),
+            role: f.role.tag().to_string(),
+            strength: f.strength.tag().to_string(),
+            counts: f.counts(),
+            at: f
+                .at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            why: f.why.to_string(),
+            lang: f.lang.code().to_string(),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use crate::pipeline::Ledger;
+use crate::pipeline::{Explained, Ledger};
 use crate::policy::Trigger;
 
 /// Why the store failed.
@@ -25,6 +25,9 @@ pub enum StoreError {
     /// SQLite said no.
     #[error("state store: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A decision's findings could not be written as JSON.
+    #[error("state store: cannot write the findings: {0}")]
+    Findings(serde_json::Error),
     /// The file's schema is newer than this program.
     #[error(
         "state store {path} has schema version {found}, newer than this plazo ({known}): upgrade plazo"
@@ -105,6 +108,11 @@ CREATE TABLE oauth_grant (
     problem          TEXT
 ) STRICT;
 "#,
+    // What understanding made of each decided mail's time expressions (JSON, see
+    // `pipeline::Explained`): `history` shows the deadline's role and the unsure readings.
+    r#"
+ALTER TABLE decision ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// An OAuth2 grant: the refresh token of one account, and what became of it.
@@ -175,6 +183,8 @@ pub struct Record<'a> {
     pub action: &'a str,
     /// The skip tag or the triggers joined by `+`.
     pub reason: &'a str,
+    /// Every time expression read in the mail, with its role.
+    pub findings: &'a [Explained],
     /// The reply to queue, for replies.
     pub reply: Option<Queued<'a>>,
 }
@@ -245,6 +255,8 @@ pub struct HistoryRow {
     pub error: Option<String>,
     /// The original Message-ID.
     pub message_id: Option<String>,
+    /// Every time expression read in the mail, with its role, strength and why.
+    pub findings: Vec<Explained>,
 }
 
 /// The state store.
@@ -360,11 +372,12 @@ impl Store {
     /// Records a decision, queues its reply, updates the ledger and advances the cursor, all in
     /// one transaction. Returns false when the message was already decided (nothing changes).
     pub fn record(&mut self, rec: &Record<'_>, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let findings = serde_json::to_string(rec.findings).map_err(StoreError::Findings)?;
         let tx = self.conn.transaction()?;
         let inserted = tx.execute(
             "INSERT INTO decision (mailbox, uidvalidity, uid, message_id, sender, subject,
-                                   received, decided_at, action, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                   received, decided_at, action, reason, findings)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING",
             params![
                 rec.mailbox,
@@ -376,7 +389,8 @@ impl Store {
                 secs(rec.received),
                 secs(now),
                 rec.action,
-                rec.reason
+                rec.reason,
+                findings
             ],
         )?;
         if inserted == 1
@@ -619,7 +633,7 @@ impl Store {
     pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT d.decided_at, d.received, d.sender, d.subject, d.action, d.reason,
-                    o.state, o.error, d.message_id
+                    o.state, o.error, d.message_id, d.findings
              FROM decision d LEFT JOIN outbox o ON o.decision_id = d.id
              ORDER BY d.id DESC LIMIT ?1",
         )?;
@@ -634,6 +648,16 @@ impl Store {
                 delivery: r.get(6)?,
                 error: r.get(7)?,
                 message_id: r.get(8)?,
+                findings: {
+                    let text: String = r.get(9)?;
+                    serde_json::from_str(&text).map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            9,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -716,6 +740,7 @@ mod tests {
             received: t("2026-11-20T21:30:00+01:00"),
             action: if reply.is_some() { "reply" } else { "skip" },
             reason: "outside-hours",
+            findings: &[],
             reply,
         }
     }
@@ -815,5 +840,67 @@ mod tests {
                 last_uid: 5
             })
         );
+    }
+
+    #[test]
+    fn history_keeps_what_understanding_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&dir.path().join("s.sqlite3")).expect("open");
+        let unsure = Explained {
+            phrase: "a las 18:00".into(),
+            source: "message".into(),
+            reading: Some("18:00".into()),
+            role: "schedule".into(),
+            strength: "unsure".into(),
+            counts: false,
+            at: Some("2026-11-20T18:00:00+01:00".into()),
+            why: "a time in a list of opening hours".into(),
+            lang: "es".into(),
+        };
+        let findings = [unsure];
+        let record = Record {
+            findings: &findings,
+            ..rec(3, None)
+        };
+        s.record(&record, t("2026-11-20T21:30:05+01:00"))
+            .expect("record");
+        s.record(&rec(4, None), t("2026-11-20T21:31:05+01:00"))
+            .expect("record");
+        let h = s.history(10).expect("history");
+        assert_eq!(h.len(), 2);
+        assert!(h[0].findings.is_empty(), "newest first, nothing read");
+        assert_eq!(h[1].findings, findings);
+    }
+
+    #[test]
+    fn an_older_store_gains_the_findings_column() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.sqlite3");
+        {
+            // A store as the previous release left it: two migrations, one decision.
+            let conn = Connection::open(&path).expect("open");
+            for m in &MIGRATIONS[..2] {
+                conn.execute_batch(m).expect("migration");
+            }
+            conn.pragma_update(None, "user_version", 2)
+                .expect("version");
+            conn.execute(
+                "INSERT INTO decision (mailbox, uidvalidity, uid, subject, received, decided_at,
+                                       action, reason)
+                 VALUES ('INBOX', 1, 1, 'Hola', 0, 0, 'skip', 'no-trigger')",
+                [],
+            )
+            .expect("insert");
+        }
+        let s = Store::open(&path).expect("migrate");
+        let h = s.history(10).expect("history");
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].reason, "no-trigger");
+        assert!(h[0].findings.is_empty());
+        let version: i64 = s
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, MIGRATIONS.len() as i64);
     }
 }

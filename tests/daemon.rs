@@ -77,7 +77,13 @@ async fn outside_hours_mail_gets_one_reply_filed_and_marked() {
     }
 
     // A second mail from the same client within the week: no second reply.
-    let again = client_mail(&client, &ana.address, "Otra cosa", "Y otra cosa más", &[]);
+    let again = client_mail(
+        &client,
+        &ana.address,
+        "Otra cosa",
+        "Y otra cosa más: la necesito para mañana a las 10, y el catálogo lo necesito en marzo.",
+        &[],
+    );
     s.deliver(&client, &ana.address, &again).await;
     ana.wait_log("skip (duplicate)", Duration::from_secs(5));
     assert_eq!(s.messages(&client, &client_pw, "INBOX").await.len(), 1);
@@ -87,6 +93,23 @@ async fn outside_hours_mail_gets_one_reply_filed_and_marked() {
     assert_eq!(history.len(), 2);
     assert_eq!(history[1]["delivery"], "sent");
     assert_eq!(history[0]["reason"], "duplicate");
+    // What understanding read is kept with the decision: the deadline, and the month alone
+    // (a possible request, too thin to quote).
+    let findings = history[0]["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 2, "{findings:?}");
+    assert_eq!(findings[0]["phrase"], "para mañana a las 10");
+    assert_eq!(findings[0]["role"], "request");
+    assert_eq!(findings[0]["counts"], true);
+    assert_eq!(findings[1]["phrase"], "marzo");
+    assert_eq!(findings[1]["strength"], "weak");
+    assert_eq!(findings[1]["counts"], false);
+    let (code, text) = ana.run_to_end(&["history"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        text.contains("deadline: \"para mañana a las 10\" request (strong)"),
+        "{text}"
+    );
+    assert!(text.contains("unsure: \"marzo\" request (weak)"), "{text}");
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -17,7 +17,8 @@ use chrono::{DateTime, FixedOffset, SecondsFormat};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{self, Finding};
+use crate::extract;
+use crate::pipeline::Explained;
 use crate::segment::Segments;
 use crate::zone::Zone;
 
@@ -202,7 +203,8 @@ pub fn human(
     )?;
     write_blocks(out, text, &Segments::of(text))?;
     let findings = extract::explain(text, now, zone);
-    write_findings(out, &findings)?;
+    let explained: Vec<Explained> = findings.iter().map(Explained::from).collect();
+    write_findings(out, &explained)?;
     match extract::earliest(&findings) {
         Some(d) => writeln!(
             out,
@@ -245,30 +247,25 @@ pub fn write_blocks(out: &mut impl Write, text: &str, segments: &Segments) -> io
 }
 
 /// Writes every finding: the words, the reading, the instant, the role, how sure and why.
-pub fn write_findings(out: &mut impl Write, findings: &[Finding]) -> io::Result<()> {
+pub fn write_findings(out: &mut impl Write, findings: &[Explained]) -> io::Result<()> {
     if findings.is_empty() {
         writeln!(out, "no time phrases found")?;
         return Ok(());
     }
     writeln!(out, "times:")?;
     for f in findings {
-        let reading = f
-            .reading
-            .map_or_else(|| "no deadline".to_owned(), |r| r.to_string());
-        let at = f.at.map_or_else(
-            || "no instant".to_owned(),
-            |t| t.to_rfc3339_opts(SecondsFormat::Secs, true),
-        );
-        let counts = if f.counts() { "counts" } else { "not counted" };
+        let counts = if f.counts { "counts" } else { "not counted" };
         writeln!(
             out,
-            "  {:?} [{}] → {reading} → {at}\n      {} ({}), {counts}: {} [{}]",
+            "  {:?} [{}] → {} → {}\n      {} ({}), {counts}: {} [{}]",
             f.phrase,
-            f.source.name(),
-            f.role.tag(),
-            f.strength.tag(),
+            f.source,
+            f.reading.as_deref().unwrap_or("no deadline"),
+            f.at.as_deref().unwrap_or("no instant"),
+            f.role,
+            f.strength,
             f.why,
-            f.lang.code()
+            f.lang
         )?;
     }
     Ok(())

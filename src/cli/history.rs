@@ -1,4 +1,5 @@
-//! `plazo history`: what was answered or skipped, when and why, from the state store.
+//! `plazo history`: what was answered or skipped, when and why, from the state store; under each
+//! decision the deadline it acted on and the readings it was not sure of.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use crate::config::Config;
+use crate::extract::role::Strength;
 use crate::store::Store;
 
 /// Arguments of `plazo history`.
@@ -51,6 +53,24 @@ pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
                 r.subject,
                 delivery
             )?;
+            // The deadline it acted on, and the readings it was not sure of (never quoted to
+            // the client), each with its role and why.
+            for f in r
+                .findings
+                .iter()
+                .filter(|f| f.counts || f.strength == Strength::Weak.tag())
+            {
+                let label = if f.counts { "deadline" } else { "unsure" };
+                writeln!(
+                    out,
+                    "      {label}: {:?} {} ({}) → {}: {}",
+                    f.phrase,
+                    f.role,
+                    f.strength,
+                    f.at.as_deref().unwrap_or("no instant"),
+                    f.why
+                )?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -107,15 +107,7 @@ fn to_json(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> Value {
         "deadline": d.deadline().map(|dl| dl.at.to_rfc3339()),
         "deadline_phrase": d.deadline().map(|dl| dl.phrase.clone()),
         "deadline_role": d.deadline().map(|dl| dl.role.tag()),
-        "findings": d.findings.iter().map(|f| json!({
-            "phrase": f.phrase,
-            "source": f.source.name(),
-            "role": f.role.tag(),
-            "strength": f.strength.tag(),
-            "counts": f.counts(),
-            "at": f.at.map(|t| t.to_rfc3339()),
-            "why": f.why,
-        })).collect::<Vec<_>>(),
+        "findings": d.explained(),
         "blocks": msg.segments.blocks.iter().map(|b| json!({
             "kind": b.kind.name(),
             "start": b.range.start,
@@ -187,7 +179,7 @@ fn to_text(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> String 
         let mut explained = Vec::new();
         // Writing into a Vec cannot fail.
         let _ = super::extract::write_blocks(&mut explained, &msg.text, &msg.segments);
-        let _ = super::extract::write_findings(&mut explained, &d.findings);
+        let _ = super::extract::write_findings(&mut explained, &d.explained());
         for line in String::from_utf8_lossy(&explained).lines() {
             s += &format!("   {line}\n");
         }

@@ -393,4 +393,71 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn morphology_tables_are_folded_and_consistent() {
+        for pack in PACKS {
+            let m = pack.morph;
+            let lang = pack.lang;
+            let mut lemmas = std::collections::HashSet::new();
+            for (lemma, _) in m.verbs {
+                assert_eq!(
+                    folded(lemma),
+                    *lemma,
+                    "{lang:?}: lemma {lemma:?} is not folded"
+                );
+                assert!(
+                    lemmas.insert(*lemma),
+                    "{lang:?}: lemma {lemma:?} listed twice"
+                );
+            }
+            // A whole form may name a lemma of its own (auxiliaries, verbs only listed whole);
+            // a stem of a lemma nothing else knows would make forms no predicate can use.
+            for (form, lemma, _, _) in m.forms {
+                assert_eq!(folded(form), *form, "{lang:?}: form {form:?} is not folded");
+                lemmas.insert(*lemma);
+            }
+            for (stem, lemma, _) in m.stems {
+                assert_eq!(folded(stem), *stem, "{lang:?}: stem {stem:?} is not folded");
+                assert!(
+                    lemmas.contains(lemma),
+                    "{lang:?}: stem {stem:?} of unknown {lemma:?}"
+                );
+            }
+            for set in [m.not_verbs, m.determiners] {
+                for w in set {
+                    assert_eq!(folded(w), *w, "{lang:?}: {w:?} is not folded");
+                }
+            }
+            for (w, _) in m.enclitics.iter().chain(m.proclitics) {
+                assert_eq!(folded(w), *w, "{lang:?}: clitic {w:?} is not folded");
+            }
+        }
+    }
+
+    #[test]
+    fn lexicon_entries_are_usable() {
+        for pack in PACKS {
+            let mut seen = std::collections::HashSet::new();
+            for (phrase, _) in pack.lexicon {
+                assert!(
+                    !phrase.trim().is_empty() && phrase.trim() == *phrase,
+                    "{:?}: lexicon phrase {phrase:?} is empty or padded",
+                    pack.lang
+                );
+                // Text is folded before the lexicon sees it: an accent here would never match.
+                assert_eq!(
+                    folded(phrase),
+                    *phrase,
+                    "{:?}: lexicon phrase {phrase:?} is not folded",
+                    pack.lang
+                );
+                assert!(
+                    seen.insert(folded(phrase)),
+                    "{:?}: lexicon phrase {phrase:?} listed twice",
+                    pack.lang
+                );
+            }
+        }
+    }
 }
