@@ -15,9 +15,8 @@ use chrono::Weekday;
 use chrono_tz::Tz;
 
 use super::vocab::{Cue, DateOrder, DayRef, Lex, Meridiem, Part, Period, Person, Piece, Tense};
-use super::vocab::{Unit, Verb, VerbKind};
+use super::vocab::{Unit, VerbKind};
 use super::{DateNames, Ending, Lang, Markers, Morph, Pack, StemSet};
-use crate::zone::Zone;
 
 /// The Spanish pack.
 pub static PACK: Pack = Pack {
@@ -1096,45 +1095,7 @@ const FORMS: &[(&str, &str, Tense, Option<Person>)] = &[
 
 use Lex::{Month, Num, Weekday as Wd};
 
-/// Pieces for the lexicon.
-const NOW: Lex = Lex::Piece(Piece::Now);
-const URGENT: Lex = Lex::Piece(Piece::Urgent);
-const NO_DEADLINE: Lex = Lex::Piece(Piece::NoDeadline);
-const BEFORE: Lex = Lex::Piece(Piece::Before);
-const BY: Lex = Lex::Piece(Piece::By);
-const AFTER: Lex = Lex::Piece(Piece::After);
-const ANAPHOR: Lex = Lex::Piece(Piece::Anaphor);
-const GLUE: Lex = Lex::Piece(Piece::Glue);
-const RECURRING: Lex = Lex::Piece(Piece::Recurring);
-const PAST: Lex = Lex::Piece(Piece::PastTime);
-const VAGUE: Lex = Lex::Piece(Piece::Vague);
-const NOTHING: Lex = Lex::Piece(Piece::Gap);
-const fn cue(c: Cue) -> Lex {
-    Lex::Piece(Piece::Cue(c))
-}
-const fn part(p: Part) -> Lex {
-    Lex::Piece(Piece::Part(p))
-}
-const fn period(p: Period) -> Lex {
-    Lex::Piece(Piece::Period(p))
-}
-const fn day(d: DayRef) -> Lex {
-    Lex::Piece(Piece::Day(d))
-}
-const fn zone(tz: Tz) -> Lex {
-    Lex::Piece(Piece::Zone(Zone::Named(tz)))
-}
-const fn minutes(m: i64) -> Lex {
-    Lex::Piece(Piece::Elapsed(m * 60))
-}
-const fn verb(kind: VerbKind, tense: Tense, person: Option<Person>) -> Lex {
-    Lex::Piece(Piece::Verb(Verb {
-        kind,
-        tense,
-        person,
-        to: None,
-    }))
-}
+use super::vocab::lex::*;
 
 const ENTRIES: &[(&str, Lex)] = &[
     // §2 immediate

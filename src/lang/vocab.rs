@@ -499,3 +499,50 @@ impl fmt::Display for Period {
         })
     }
 }
+
+/// Shorthands the language packs' lexicon tables are written with.
+pub mod lex {
+    use chrono_tz::Tz;
+
+    use super::{Cue, DayRef, Lex, Part, Period, Person, Piece, Tense, Verb, VerbKind};
+    use crate::zone::Zone;
+
+    pub const NOW: Lex = Lex::Piece(Piece::Now);
+    pub const URGENT: Lex = Lex::Piece(Piece::Urgent);
+    pub const NO_DEADLINE: Lex = Lex::Piece(Piece::NoDeadline);
+    pub const BEFORE: Lex = Lex::Piece(Piece::Before);
+    pub const BY: Lex = Lex::Piece(Piece::By);
+    pub const AFTER: Lex = Lex::Piece(Piece::After);
+    pub const ANAPHOR: Lex = Lex::Piece(Piece::Anaphor);
+    pub const GLUE: Lex = Lex::Piece(Piece::Glue);
+    pub const RECURRING: Lex = Lex::Piece(Piece::Recurring);
+    pub const PAST: Lex = Lex::Piece(Piece::PastTime);
+    pub const VAGUE: Lex = Lex::Piece(Piece::Vague);
+    pub const NOTHING: Lex = Lex::Piece(Piece::Gap);
+    pub const fn cue(c: Cue) -> Lex {
+        Lex::Piece(Piece::Cue(c))
+    }
+    pub const fn part(p: Part) -> Lex {
+        Lex::Piece(Piece::Part(p))
+    }
+    pub const fn period(p: Period) -> Lex {
+        Lex::Piece(Piece::Period(p))
+    }
+    pub const fn day(d: DayRef) -> Lex {
+        Lex::Piece(Piece::Day(d))
+    }
+    pub const fn zone(tz: Tz) -> Lex {
+        Lex::Piece(Piece::Zone(Zone::Named(tz)))
+    }
+    pub const fn minutes(m: i64) -> Lex {
+        Lex::Piece(Piece::Elapsed(m * 60))
+    }
+    pub const fn verb(kind: VerbKind, tense: Tense, person: Option<Person>) -> Lex {
+        Lex::Piece(Piece::Verb(Verb {
+            kind,
+            tense,
+            person,
+            to: None,
+        }))
+    }
+}
