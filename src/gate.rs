@@ -328,11 +328,21 @@ const BULK_FOOTERS: &[&str] = &[
     "darse de baja de esta lista",
 ];
 
-/// All of [`BULK_FOOTERS`] at once, in any case.
+/// All of [`BULK_FOOTERS`] at once, in any case: the matcher folds ASCII case only, so a footer
+/// with a letter outside ASCII ("más") is also given in capitals ("MÁS").
 static FOOTERS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+    let capitals = BULK_FOOTERS
+        .iter()
+        .filter(|f| !f.is_ascii())
+        .map(|f| f.to_uppercase());
+    let patterns: Vec<String> = BULK_FOOTERS
+        .iter()
+        .map(|f| (*f).to_string())
+        .chain(capitals)
+        .collect();
     aho_corasick::AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build(BULK_FOOTERS)
+        .build(patterns)
         .expect("the newsletter footers make an automaton")
 });
 
@@ -431,5 +441,17 @@ mod tests {
                 Some(serde_json::json!(s.tag()))
             );
         }
+    }
+
+    #[test]
+    fn newsletter_footers_in_any_case() {
+        for text in [
+            "Si no deseas recibir más correos, pulsa aquí.",
+            "SI NO DESEAS RECIBIR MÁS CORREOS, PULSA AQUÍ.",
+            "You are RECEIVING this email because you signed up.",
+        ] {
+            assert!(FOOTERS.is_match(text), "{text}");
+        }
+        assert!(!FOOTERS.is_match("Si no puedes recibir el paquete, avísame."));
     }
 }
