@@ -67,6 +67,8 @@ pub struct Schedule {
     pub week: [Vec<Range>; 7],
     /// Closed days.
     pub holidays: Vec<Holiday>,
+    /// Days she is away (`[[away]]` and `plazo away`): closed like holidays.
+    pub away: Vec<Holiday>,
 }
 
 impl Schedule {
@@ -84,6 +86,19 @@ impl Schedule {
             .any(|h| h.first <= day && day <= h.last)
     }
 
+    /// The holiday run that holds `day`, if any.
+    pub fn holiday_on(&self, day: NaiveDate) -> Option<Holiday> {
+        self.holidays
+            .iter()
+            .copied()
+            .find(|h| h.first <= day && day <= h.last)
+    }
+
+    /// True when `day` is closed: a holiday or a day away.
+    pub fn is_closed(&self, day: NaiveDate) -> bool {
+        self.is_holiday(day) || self.away.iter().any(|h| h.first <= day && day <= h.last)
+    }
+
     /// True when the schedule has any working time at all in a week.
     pub fn has_hours(&self) -> bool {
         self.week.iter().any(|d| !d.is_empty())
@@ -91,7 +106,7 @@ impl Schedule {
 
     /// The working intervals of one local day, as instants, in order.
     fn day_intervals(&self, day: NaiveDate) -> impl Iterator<Item = Interval> + '_ {
-        let closed = self.is_holiday(day);
+        let closed = self.is_closed(day);
         let zone = Zone::Named(self.tz);
         self.ranges(day.weekday())
             .iter()
@@ -198,6 +213,7 @@ mod tests {
                 vec![],
             ],
             holidays: vec![],
+            away: vec![],
         }
     }
 

@@ -98,6 +98,106 @@ pub struct Config {
     pub oauth2: Option<OAuth2>,
     /// Where state is kept.
     pub state: State,
+    /// `[[away]]`: periods she is away, in order of the file.
+    pub away: Vec<AwayPeriod>,
+}
+
+/// A text written once for every language, or one per language (`{ es = "…", en = "…" }`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Texts {
+    /// The text for every language without its own.
+    pub all: Option<String>,
+    /// Per language.
+    pub by_lang: Vec<(Lang, String)>,
+}
+
+impl Texts {
+    /// One text for every language.
+    pub fn one(text: &str) -> Texts {
+        Texts {
+            all: Some(text.to_string()),
+            by_lang: Vec::new(),
+        }
+    }
+
+    /// The text for `lang`: its own, else the common one.
+    pub fn get(&self, lang: Lang) -> Option<&str> {
+        self.by_lang
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, t)| t.as_str())
+            .or(self.all.as_deref())
+    }
+
+    /// True when no language has a text.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_none() && self.by_lang.is_empty()
+    }
+}
+
+/// Who gets the emergency line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmergencyAudience {
+    /// Only senders matching `reply.clients`.
+    Clients,
+    /// Every sender that gets a reply.
+    Anyone,
+}
+
+/// One `[[away]]` period: whole local days on which she is away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwayPeriod {
+    /// The days, first and last included.
+    pub days: Holiday,
+    /// Her own words for the reply, replacing the built-in away sentence.
+    pub message: Texts,
+    /// Whether mail that arrives in the period is answered at all.
+    pub answer: bool,
+}
+
+impl Config {
+    /// Adds an away period (from the file or from `plazo away`): its days close the calendar.
+    pub fn add_away(&mut self, period: AwayPeriod) {
+        self.schedule.away.push(period.days);
+        self.away.push(period);
+    }
+
+    /// This config with what `plazo away` set: its period added, and every period that holds
+    /// the day of `--off` ended the day before.
+    pub fn with_away(
+        &self,
+        period: Option<(NaiveDate, NaiveDate, Option<&str>)>,
+        off: Option<NaiveDate>,
+    ) -> Config {
+        let mut config = self.clone();
+        let periods = std::mem::take(&mut config.away);
+        config.schedule.away.clear();
+        let added = period.map(|(first, last, message)| AwayPeriod {
+            days: Holiday { first, last },
+            message: message.map(Texts::one).unwrap_or_default(),
+            answer: true,
+        });
+        for mut p in periods.into_iter().chain(added) {
+            if let Some(off) = off
+                && p.days.first <= off
+                && off <= p.days.last
+            {
+                match off.pred_opt() {
+                    Some(before) if before >= p.days.first => p.days.last = before,
+                    _ => continue,
+                }
+            }
+            config.add_away(p);
+        }
+        config
+    }
+
+    /// The away period that holds local day `day`, if any (the first one in the file wins).
+    pub fn away_on(&self, day: NaiveDate) -> Option<&AwayPeriod> {
+        self.away
+            .iter()
+            .find(|p| p.days.first <= day && day <= p.days.last)
+    }
 }
 
 /// `[identity]`.
@@ -109,8 +209,10 @@ pub struct Identity {
     pub address: String,
     /// More addresses that count as hers, lowercased.
     pub aliases: Vec<String>,
-    /// How to reach her in a real emergency, if she says.
-    pub emergency: Option<String>,
+    /// How to reach her in a real emergency, per language, if she says.
+    pub emergency: Texts,
+    /// Who gets the emergency line.
+    pub emergency_audience: EmergencyAudience,
 }
 
 impl Identity {
@@ -130,8 +232,8 @@ pub struct Notice {
     pub counts: Counts,
     /// The notice with a rush fee, if offered.
     pub rush_minimum: Option<Duration>,
-    /// The rush fee as free text.
-    pub rush_fee: Option<String>,
+    /// The rush fee as free text, per language.
+    pub rush_fee: Texts,
 }
 
 /// Who may receive replies.
@@ -164,6 +266,9 @@ pub struct Reply {
     pub templates: Option<PathBuf>,
     /// Whether sent replies are stored in the Sent folder.
     pub save_to_sent: bool,
+    /// What the subject of a reply starts with, per language; `None` = the built-in
+    /// "Respuesta automática:" / "Automatic reply:".
+    pub subject_prefix: Option<Texts>,
 }
 
 /// Transport security of a server connection.
@@ -342,6 +447,30 @@ struct RawConfig {
     smtp: Option<RawServer>,
     oauth2: Option<RawOAuth2>,
     state: RawState,
+    away: Vec<RawAway>,
+}
+
+/// A text as written: one string, or a table by language code.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawTexts {
+    One(String),
+    Per(std::collections::BTreeMap<String, String>),
+}
+
+impl Default for RawTexts {
+    fn default() -> Self {
+        RawTexts::One(String::new())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawAway {
+    from: String,
+    until: String,
+    message: RawTexts,
+    answer: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -350,7 +479,8 @@ struct RawIdentity {
     name: String,
     address: String,
     aliases: Vec<String>,
-    emergency: String,
+    emergency: RawTexts,
+    emergency_audience: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -373,7 +503,7 @@ struct RawNotice {
     minimum: String,
     counts: String,
     rush_minimum: String,
-    rush_fee: String,
+    rush_fee: RawTexts,
 }
 
 impl Default for RawNotice {
@@ -382,7 +512,7 @@ impl Default for RawNotice {
             minimum: "24h".into(),
             counts: "business".into(),
             rush_minimum: String::new(),
-            rush_fee: String::new(),
+            rush_fee: RawTexts::default(),
         }
     }
 }
@@ -399,6 +529,7 @@ struct RawReply {
     default_language: String,
     templates: String,
     save_to_sent: bool,
+    subject_prefix: Option<RawTexts>,
 }
 
 impl Default for RawReply {
@@ -413,6 +544,7 @@ impl Default for RawReply {
             default_language: "es".into(),
             templates: String::new(),
             save_to_sent: true,
+            subject_prefix: None,
         }
     }
 }
@@ -698,6 +830,12 @@ impl Checker<'_, '_> {
         let state = State {
             path: base.join(raw.state.path),
         };
+        let away: Vec<Option<AwayPeriod>> = raw
+            .away
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| self.away(i, a))
+            .collect();
         let imap = imap.flatten();
         let smtp = smtp.flatten();
         let oauth2 = match oauth2 {
@@ -714,7 +852,98 @@ impl Checker<'_, '_> {
             smtp,
             oauth2,
             state,
+            away: Vec::new(),
         })
+        .and_then(|mut config| {
+            for period in away {
+                config.add_away(period?);
+            }
+            Some(config)
+        })
+    }
+
+    /// One `[[away]]` period.
+    fn away(&mut self, i: usize, raw: RawAway) -> Option<AwayPeriod> {
+        let at = |k: &'static str| vec![Seg::Key("away".into()), Seg::Index(i), Seg::Key(k.into())];
+        let day = |this: &mut Self, k: &'static str, text: &str| -> Option<NaiveDate> {
+            if text.trim().is_empty() {
+                this.report(&at(k), "missing: a date such as \"2027-01-06\"");
+                return None;
+            }
+            match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    this.report(
+                        &at(k),
+                        format!("\"{text}\" is not a date such as \"2027-01-06\""),
+                    );
+                    None
+                }
+            }
+        };
+        let first = day(self, "from", &raw.from);
+        let last = day(self, "until", &raw.until);
+        if let (Some(f), Some(l)) = (first, last)
+            && l < f
+        {
+            self.report(&at("until"), "is before from");
+            return None;
+        }
+        let message = self.texts(&at("message"), raw.message, false);
+        Some(AwayPeriod {
+            days: Holiday {
+                first: first?,
+                last: last?,
+            },
+            message: message?,
+            answer: raw.answer.unwrap_or(true),
+        })
+    }
+
+    /// A text given once or per language; `one_line` texts may not hold a line break.
+    fn texts(&mut self, path: &[Seg], raw: RawTexts, one_line: bool) -> Option<Texts> {
+        let mut ok = true;
+        let check = |this: &mut Self, path: &[Seg], text: &str| -> bool {
+            let bad = one_line && text.contains(['\r', '\n']);
+            if bad {
+                this.report(path, "must be one line");
+            }
+            !bad
+        };
+        let texts = match raw {
+            RawTexts::One(text) => {
+                ok &= check(self, path, &text);
+                Texts {
+                    all: Some(text.trim().to_string()).filter(|t| !t.is_empty()),
+                    by_lang: Vec::new(),
+                }
+            }
+            RawTexts::Per(map) => {
+                let mut by_lang = Vec::new();
+                for (code, text) in map {
+                    let mut at = path.to_vec();
+                    at.push(Seg::Key(code.clone()));
+                    ok &= check(self, &at, &text);
+                    match Lang::from_code(&code) {
+                        Some(lang) if !text.trim().is_empty() => {
+                            by_lang.push((lang, text.trim().to_string()));
+                        }
+                        Some(_) => {}
+                        None => {
+                            ok = false;
+                            self.report(
+                                &at,
+                                format!(
+                                    "\"{code}\" is not a language plazo writes (\"es\", \"en\")"
+                                ),
+                            );
+                        }
+                    }
+                }
+                Texts { all: None, by_lang }
+            }
+        };
+        Some(texts).filter(|_| ok)
     }
 
     fn address(&mut self, path: &[Seg], value: &str) -> Option<String> {
@@ -760,11 +989,24 @@ impl Checker<'_, '_> {
             .enumerate()
             .map(|(i, a)| self.address(&item(&["identity", "aliases"], i), a))
             .collect();
+        let emergency = self.texts(&key(&["identity", "emergency"]), raw.emergency, true);
+        let emergency_audience = match raw.emergency_audience.trim() {
+            "" | "clients" => Some(EmergencyAudience::Clients),
+            "anyone" => Some(EmergencyAudience::Anyone),
+            other => {
+                self.report(
+                    &key(&["identity", "emergency_audience"]),
+                    format!("\"{other}\" is not one of \"clients\", \"anyone\""),
+                );
+                None
+            }
+        };
         Some(Identity {
             name: raw.name.trim().to_string(),
             address: address?,
             aliases: aliases.into_iter().collect::<Option<_>>()?,
-            emergency: Some(raw.emergency.trim().to_string()).filter(|e| !e.is_empty()),
+            emergency: emergency?,
+            emergency_audience: emergency_audience?,
         })
     }
 
@@ -839,6 +1081,7 @@ impl Checker<'_, '_> {
             tz: tz?,
             week,
             holidays,
+            away: Vec::new(),
         })
         .filter(|_| ok)
     }
@@ -884,7 +1127,7 @@ impl Checker<'_, '_> {
             minimum: minimum?,
             counts: counts?,
             rush_minimum: rush_minimum?,
-            rush_fee: Some(raw.rush_fee.trim().to_string()).filter(|f| !f.is_empty()),
+            rush_fee: self.texts(&key(&["notice", "rush_fee"]), raw.rush_fee, true)?,
         })
     }
 
@@ -893,6 +1136,13 @@ impl Checker<'_, '_> {
         let mut ok = true;
         for (i, t) in raw.triggers.iter().enumerate() {
             match Trigger::from_tag(t) {
+                Some(Trigger::Away) => {
+                    ok = false;
+                    self.report(
+                        &item(&["reply", "triggers"], i),
+                        "away replies are set per [[away]] period (answer = true/false)",
+                    );
+                }
                 Some(t) => triggers.push(t),
                 None => {
                     ok = false;
@@ -947,7 +1197,12 @@ impl Checker<'_, '_> {
             let msg = format!("template folder {} does not exist", dir.display());
             self.report(&key(&["reply", "templates"]), msg);
         }
+        let subject_prefix = match raw.subject_prefix {
+            Some(raw) => Some(self.texts(&key(&["reply", "subject_prefix"]), raw, true)?),
+            None => None,
+        };
         Some(Reply {
+            subject_prefix,
             triggers,
             audience: audience?,
             clients: raw

@@ -32,7 +32,7 @@ use crate::pipeline::{self, Action, Ledger, MemoryLedger, Moment};
 use crate::policy::Trigger;
 use crate::render::Templates;
 use crate::smtp::{Mailer, SendError};
-use crate::store::{Cursor, Queued, Record, Store};
+use crate::store::{AwaySetting, Cursor, Queued, Record, Store};
 
 /// IDLE is re-issued after this long (servers may drop an IDLE after 30 minutes, RFC 2177).
 const IDLE_PERIOD: Duration = Duration::from_secs(25 * 60);
@@ -89,9 +89,16 @@ impl Runtime {
         }
         let templates =
             Templates::load(config.reply.templates.as_deref()).map_err(|e| bad(e.to_string()))?;
-        let template_errors = templates.check(&config);
-        if let Some(e) = template_errors.first() {
-            return Err(bad(e.to_string()));
+        let (fatal, stray): (Vec<_>, Vec<_>) =
+            Templates::check(config.reply.templates.as_deref(), &config)
+                .into_iter()
+                .partition(|p| p.fatal);
+        if !fatal.is_empty() {
+            let list: Vec<String> = fatal.iter().map(ToString::to_string).collect();
+            return Err(bad(list.join("\n")));
+        }
+        for p in stray {
+            tracing::warn!("{p}");
         }
         let (Some(imap), Some(smtp)) = (config.imap.clone(), config.smtp.clone()) else {
             return Err(bad("missing [imap] or [smtp]".into()));
@@ -487,7 +494,16 @@ impl Watcher {
         let now = clock::now();
         let msg = Inbound::parse(&fetched.raw);
         let arrival = fetched.arrival.unwrap_or(now);
-        let config = &runtime.config;
+        // `plazo away` may have changed the away days since the last mail: read at every one.
+        let away = self.store.away()?;
+        let with_away;
+        let config = if away == AwaySetting::default() {
+            &runtime.config
+        } else {
+            let period = away.period.as_ref().map(|(f, l, m)| (*f, *l, m.as_deref()));
+            with_away = runtime.config.with_away(period, away.off);
+            &with_away
+        };
         let seen = match &msg.message_id {
             Some(id) if !self.opts.dry_run => self.store.seen_message_id(id)?,
             _ => false,

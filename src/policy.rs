@@ -1,15 +1,20 @@
 //! Policy (design §4): given when a mail arrived and what it demands, which triggers fire.
 //!
 //! `outside-hours` fires when the arrival instant is not inside working time; `short-notice` when
-//! the client's deadline is before the earliest feasible delivery. The instants computed on the
-//! way (next opening, earliest, earliest with rush) are kept in the [`Assessment`] because the
-//! reply quotes them.
+//! the client's deadline is before the earliest feasible delivery; `away` when it arrives on a day
+//! of an `[[away]]` period that is answered (it takes the place of `outside-hours` then). The
+//! instants computed on the way (next opening, earliest, earliest with rush) are kept in the
+//! [`Assessment`] because the reply quotes them.
+//!
+//! The rush option is kept only when it is true and asked for: the client demands a time the
+//! normal notice cannot meet, and the rush is strictly earlier than the normal delivery.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::calendar::Holiday;
 use crate::config::Config;
 use crate::extract::Deadline;
 
@@ -22,6 +27,9 @@ pub enum Trigger {
     /// The mail demands a deadline before the earliest feasible delivery.
     #[serde(rename = "short-notice")]
     ShortNotice,
+    /// The mail arrived on a day she is away.
+    #[serde(rename = "away")]
+    Away,
 }
 
 impl Trigger {
@@ -30,12 +38,13 @@ impl Trigger {
         match self {
             Trigger::OutsideHours => "outside-hours",
             Trigger::ShortNotice => "short-notice",
+            Trigger::Away => "away",
         }
     }
 
     /// The trigger for a tag.
     pub fn from_tag(tag: &str) -> Option<Trigger> {
-        [Trigger::OutsideHours, Trigger::ShortNotice]
+        [Trigger::OutsideHours, Trigger::ShortNotice, Trigger::Away]
             .into_iter()
             .find(|t| t.tag() == tag)
     }
@@ -64,6 +73,10 @@ pub struct Assessment {
     pub rush_earliest: Option<DateTime<Utc>>,
     /// The triggers that fired and are enabled in the config, in a stable order.
     pub triggers: Vec<Trigger>,
+    /// The holiday run the arrival falls on, if any.
+    pub holiday: Option<Holiday>,
+    /// The `[[away]]` period the arrival falls on (its index in `Config::away`), if any.
+    pub away: Option<usize>,
 }
 
 /// Assesses a request that arrived at `received` demanding `deadline`.
@@ -73,21 +86,33 @@ pub fn assess(config: &Config, received: DateTime<Utc>, deadline: Option<Deadlin
     let outside_hours = !schedule.is_working(received);
     let next_opening = schedule.next_opening(received);
     let earliest = schedule.earliest(received, notice.minimum, notice.counts);
-    let rush_earliest = notice
-        .rush_minimum
-        .and_then(|rush| schedule.earliest(received, rush, notice.counts));
     let short_notice = match (&deadline, earliest) {
         (Some(d), Some(e)) => d.at.to_utc() < e,
         _ => false,
     };
-    let triggers = [
-        (Trigger::OutsideHours, outside_hours),
-        (Trigger::ShortNotice, short_notice),
-    ]
-    .into_iter()
-    .filter(|(t, fired)| *fired && config.reply.triggers.contains(t))
-    .map(|(t, _)| t)
-    .collect();
+    let rush_earliest = notice
+        .rush_minimum
+        .filter(|_| short_notice)
+        .and_then(|rush| schedule.earliest(received, rush, notice.counts))
+        .filter(|rush| earliest.is_none_or(|e| *rush < e));
+    let day = received.with_timezone(&schedule.tz).date_naive();
+    let holiday = schedule.holiday_on(day);
+    let away = config.away_on(day);
+    let away_index = away.and_then(|p| config.away.iter().position(|q| q == p));
+    let answered_away = away.is_some_and(|p| p.answer);
+    let triggers = if away.is_some_and(|p| !p.answer) {
+        Vec::new()
+    } else {
+        [
+            (Trigger::OutsideHours, outside_hours && !answered_away),
+            (Trigger::ShortNotice, short_notice),
+        ]
+        .into_iter()
+        .filter(|(t, fired)| *fired && config.reply.triggers.contains(t))
+        .map(|(t, _)| t)
+        .chain(answered_away.then_some(Trigger::Away))
+        .collect()
+    };
     Assessment {
         received,
         deadline,
@@ -96,5 +121,7 @@ pub fn assess(config: &Config, received: DateTime<Utc>, deadline: Option<Deadlin
         earliest,
         rush_earliest,
         triggers,
+        holiday,
+        away: away_index,
     }
 }

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
@@ -113,7 +113,28 @@ CREATE TABLE oauth_grant (
     r#"
 ALTER TABLE decision ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
 "#,
+    // `plazo away`: one row, read by the running daemon at every decision.
+    r#"
+CREATE TABLE away (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    first   TEXT,                 -- YYYY-MM-DD of the period `plazo away --until` set, or NULL
+    last    TEXT,
+    message TEXT,
+    off     TEXT,                 -- YYYY-MM-DD of `plazo away --off`: no period holds that day
+    set_at  INTEGER NOT NULL
+) STRICT;
+"#,
 ];
+
+/// What `plazo away` set: a period of local days (with her words, if any), or the day she said
+/// she was back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AwaySetting {
+    /// The first and last day away, and her message.
+    pub period: Option<(NaiveDate, NaiveDate, Option<String>)>,
+    /// The day `plazo away --off` ran: no away period holds it.
+    pub off: Option<NaiveDate>,
+}
 
 /// An OAuth2 grant: the refresh token of one account, and what became of it.
 #[derive(Clone, PartialEq, Eq)]
@@ -326,6 +347,49 @@ impl Store {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
+        Ok(())
+    }
+
+    /// What `plazo away` last set (nothing when it never ran).
+    pub fn away(&self) -> Result<AwaySetting, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT first, last, message, off FROM away WHERE id = 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let day =
+            |s: Option<String>| s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok());
+        Ok(match row {
+            Some((first, last, message, off)) => AwaySetting {
+                period: day(first).zip(day(last)).map(|(f, l)| (f, l, message)),
+                off: day(off),
+            },
+            None => AwaySetting::default(),
+        })
+    }
+
+    /// Replaces what `plazo away` set.
+    pub fn set_away(&self, setting: &AwaySetting, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+        let (first, last, message) = match &setting.period {
+            Some((f, l, m)) => (Some(day(*f)), Some(day(*l)), m.clone()),
+            None => (None, None, None),
+        };
+        self.conn.execute(
+            "INSERT OR REPLACE INTO away (id, first, last, message, off, set_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5)",
+            params![first, last, message, setting.off.map(day), now.timestamp()],
+        )?;
         Ok(())
     }
 
@@ -870,6 +934,26 @@ mod tests {
         assert_eq!(h.len(), 2);
         assert!(h[0].findings.is_empty(), "newest first, nothing read");
         assert_eq!(h[1].findings, findings);
+    }
+
+    #[test]
+    fn away_is_kept_and_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::open(&dir.path().join("s.sqlite3")).expect("open");
+        assert_eq!(s.away().expect("away"), AwaySetting::default());
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        let away = AwaySetting {
+            period: Some((d("2026-12-07"), d("2027-01-06"), Some("De viaje".into()))),
+            off: None,
+        };
+        s.set_away(&away, DateTime::UNIX_EPOCH).expect("set");
+        assert_eq!(s.away().expect("away"), away);
+        let back = AwaySetting {
+            period: None,
+            off: Some(d("2026-12-09")),
+        };
+        s.set_away(&back, DateTime::UNIX_EPOCH).expect("set");
+        assert_eq!(s.away().expect("away"), back);
     }
 
     #[test]

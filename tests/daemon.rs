@@ -45,14 +45,17 @@ async fn outside_hours_mail_gets_one_reply_filed_and_marked() {
     assert_eq!(header(&reply, "Auto-Submitted"), Some("auto-replied"));
     assert_eq!(header(&reply, "X-Auto-Response-Suppress"), Some("All"));
     assert_eq!(reply.in_reply_to().as_text(), original.message_id());
-    assert_eq!(reply.subject(), Some("Re: Cambio en la web"));
+    assert_eq!(
+        reply.subject(),
+        Some("Respuesta automática: Re: Cambio en la web")
+    );
     assert_eq!(
         reply.to().and_then(|a| a.first()).and_then(|a| a.address()),
         Some(client.as_str())
     );
     let body = reply.body_text(0).expect("body");
     assert!(body.contains("Hola"), "Spanish reply:\n{body}");
-    assert!(body.contains("(hora de Madrid)"), "{body}");
+    assert!(body.contains("(hora de Madrid"), "{body}");
 
     // Filed: a copy in Ana's Sent folder, the keyword on the original. Filing follows sending.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -525,4 +528,63 @@ async fn tells_systemd_ready_reloading_and_stopping() {
     ana.signal("TERM");
     assert!(next().contains("STOPPING=1"));
     assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn plazo_away_changes_the_running_daemons_replies_and_off_ends_it() {
+    let s = servers();
+    // Open around the clock: only short notice (or being away) makes a reply.
+    let always = "monday = [\"00:00-24:00\"]\ntuesday = [\"00:00-24:00\"]\n\
+                  wednesday = [\"00:00-24:00\"]\nthursday = [\"00:00-24:00\"]\n\
+                  friday = [\"00:00-24:00\"]\nsaturday = [\"00:00-24:00\"]\n\
+                  sunday = [\"00:00-24:00\"]";
+    let mut ana = Daemon::new(
+        s,
+        "away",
+        Setup {
+            schedule: always,
+            ..Setup::default()
+        },
+    );
+    ana.start();
+    let ask = "Hola Ana, ¿me lo puedes tener para dentro de una hora?";
+
+    // Away from now: the very next mail gets the away reply, no restart.
+    let until = (plazo::clock::now() + chrono::Duration::days(3)).date_naive();
+    let (code, out) = ana.run_to_end(&["away", "--until", &until.to_string()]);
+    assert_eq!(code, Some(0), "{out}\n{}", ana.log());
+    assert!(out.contains("away now"), "{out}");
+    let (first, first_pw) = s.user("client-away");
+    s.deliver(
+        &first,
+        &ana.address,
+        &client_mail(&first, &ana.address, "Web", ask, &[]),
+    )
+    .await;
+    let got = s
+        .wait_for(&first, &first_pw, 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(got.len(), 1, "the away reply:\n{}", ana.log());
+    let body = parse(&got[0].0).body_text(0).expect("body").into_owned();
+    assert!(body.contains("estoy fuera hasta"), "{body}");
+
+    // Back: the next client gets the ordinary short-notice reply.
+    let (code, out) = ana.run_to_end(&["away", "--off"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("not away"), "{out}");
+    let (second, second_pw) = s.user("client-back");
+    s.deliver(
+        &second,
+        &ana.address,
+        &client_mail(&second, &ana.address, "Web", ask, &[]),
+    )
+    .await;
+    let got = s
+        .wait_for(&second, &second_pw, 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(got.len(), 1, "the short-notice reply:\n{}", ana.log());
+    let body = parse(&got[0].0).body_text(0).expect("body").into_owned();
+    assert!(!body.contains("fuera"), "{body}");
+    assert!(body.contains("ya tengo tu mensaje"), "{body}");
+    ana.stop(Duration::from_secs(10));
 }

@@ -101,7 +101,7 @@ fn headers_parse_back() {
     );
     assert_eq!(
         parsed.subject(),
-        Some("Re: Cambio urgente en la página de inicio")
+        Some("Respuesta automática: Re: Cambio urgente en la página de inicio")
     );
 
     // UTF-8 text/plain, no attachment, no quoted original.
@@ -115,7 +115,7 @@ fn headers_parse_back() {
     let body = parsed.body_text(0).expect("body");
     assert!(body.contains("Hola Laura:"), "{body}");
     assert!(
-        body.contains("lunes 23 de noviembre a las 9:00 (hora de Madrid)"),
+        body.contains("el lunes 23 a las 9:00 (hora de Madrid)"),
         "{body}"
     );
     assert!(!body.contains("banner"), "the original is not quoted");
@@ -159,18 +159,14 @@ fn english_client_gets_english() {
     assert!(
         reply
             .text
-            .contains("Monday 23 November at 9:00 (Madrid time)"),
+            .contains("I will read it myself on Monday the 23rd at 9:00 (Madrid time)."),
         "{}",
         reply.text
     );
-    assert!(
-        reply
-            .text
-            .contains("Monday 23 November at 17:00 (Madrid time) as a rush job (+50 % rush fee)"),
-        "{}",
-        reply.text
-    );
-    assert_eq!(reply.subject, "Re: Landing page");
+    // A request without a time gets no delivery date and no rush offer.
+    assert!(!reply.text.contains("deliver"), "{}", reply.text);
+    assert!(!reply.text.contains("rush"), "{}", reply.text);
+    assert_eq!(reply.subject, "Automatic reply: Re: Landing page");
 }
 
 #[test]
@@ -189,5 +185,5 @@ fn no_message_id_means_no_threading_headers() {
     let reply = d.reply.expect("reply");
     assert!(!reply.headers.contains_key("In-Reply-To"));
     assert!(!reply.headers.contains_key("References"));
-    assert_eq!(reply.subject, "Re:");
+    assert_eq!(reply.subject, "Automatic reply: Re:");
 }

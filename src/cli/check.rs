@@ -40,35 +40,29 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
-    let mut problems: Vec<Problem> = config.daemon_problems();
-    match Templates::load(config.reply.templates.as_deref()) {
-        Ok(templates) => {
-            problems.extend(templates.check(&config).into_iter().map(|e| Problem {
-                key: "reply.templates".into(),
-                line: None,
-                message: e.to_string(),
-            }));
-            for (name, source) in &templates.sources {
-                let from = source
-                    .as_ref()
-                    .map_or_else(|| "built-in".to_string(), |p| p.display().to_string());
-                println!("template {name}: {from}");
-            }
+    let problems: Vec<Problem> = config.daemon_problems();
+    let dir = config.reply.templates.as_deref();
+    if let Ok(templates) = Templates::load(dir) {
+        for (name, source) in &templates.sources {
+            let from = source
+                .as_ref()
+                .map_or_else(|| "built-in".to_string(), |p| p.display().to_string());
+            println!("template {name}: {from}");
         }
-        Err(e) => problems.push(Problem {
-            key: "reply.templates".into(),
-            line: None,
-            message: e.to_string(),
-        }),
     }
+    let template_problems = Templates::check(dir, &config);
     for p in &problems {
         println!("{}", p.located(&config.path));
     }
-    if !problems.is_empty() {
+    for p in &template_problems {
+        println!("{p}");
+    }
+    let count = problems.len() + template_problems.len();
+    if count > 0 {
         println!(
-            "{}: invalid ({} problems)",
+            "{}: invalid ({count} problem{})",
             config.path.display(),
-            problems.len()
+            if count == 1 { "" } else { "s" }
         );
         return Ok(ExitCode::from(EXIT_CONFIG));
     }

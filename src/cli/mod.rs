@@ -2,11 +2,13 @@
 //! outcomes into exit codes (0 success, 1 failure, 78 unusable config).
 
 pub mod auth;
+pub mod away;
 pub mod check;
 pub mod extract;
 pub mod history;
 pub mod preview;
 pub mod run;
+pub mod templates;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +47,10 @@ pub enum Command {
     History(history::Args),
     /// OAuth2 sign-in for Gmail and Microsoft 365: `login`, `status`.
     Auth(auth::Args),
+    /// Away until a date (`--until 2027-01-06`), or back (`--off`), in the running daemon at once.
+    Away(away::Args),
+    /// The reply templates: `list` (files and variables), `show NAME`, `init DIR`.
+    Templates(templates::Args),
 }
 
 /// Crates that log raw protocol bytes at trace level: async-imap every IMAP command (LOGIN
@@ -92,7 +98,14 @@ pub fn main() -> ExitCode {
             Ok(config) => auth::run(args, &config),
             Err(err) => return config_failure(&err),
         },
+        Command::Away(args) => match Config::load(&config_path) {
+            Ok(config) => away::run(args, &config),
+            Err(err) => return config_failure(&err),
+        },
         Command::Extract(args) => extract::run(args),
+        Command::Templates(args) => {
+            templates::run(args, Config::load(&config_path).map_err(|e| e.to_string()))
+        }
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,428 @@
+//! Instants as people say them in a reply: "hoy a las 9:00", "mañana a las 13:00", "el lunes 23
+//! a las 9:00", "el lunes 4 de enero a las 9:00"; "today at 9:00", "tomorrow at 1:00 pm",
+//! "on Monday the 23rd at 9:00", "on Monday 4 January at 9:00".
+//!
+//! The rules (issue "replies a freelancer sends unchanged"):
+//!
+//! - The day is said relative to the arrival, in the freelancer's zone: the same day is "hoy" /
+//!   "today", the next "mañana" / "tomorrow", up to six days ahead the weekday and the day of the
+//!   month, beyond that (or before the arrival) the full date; the year only when it differs.
+//! - A deadline or a delivery at 0:00 is "medianoche" / "midnight" of the day before (the end of
+//!   Friday is "el viernes a medianoche"); an opening at 0:00 is the start of its own day ("el
+//!   lunes 21 a las 0:00"). 12:00 on a 12-hour clock is "noon".
+//! - The clock is 24-hour, except in English replies to a client who writes "am"/"pm" or whose
+//!   offset is in the Americas (UTC−3 to UTC−10): "9:00 am", "1:30 pm".
+//! - The zone is named once per reply by the templates (`…_zoned`); when the client's own offset
+//!   (from the Date header of their mail) differs from the freelancer's at that instant, their
+//!   local time is given beside it: "(las 3:00 en tu hora)", "(3:00 am your time)".
+//!
+//! Weekday and month names come from chrono's CLDR locale data, never from a hand table.
+
+use chrono::{
+    DateTime, Datelike, FixedOffset, Locale, NaiveDate, NaiveDateTime, Offset, Timelike, Utc,
+};
+use chrono_tz::Tz;
+
+use crate::lang::Lang;
+
+/// How a reply says instants: the language, the freelancer's zone, the arrival and, when known,
+/// the client's offset.
+#[derive(Debug, Clone, Copy)]
+pub struct Speaker {
+    /// The reply's language.
+    pub lang: Lang,
+    /// The freelancer's zone.
+    pub tz: Tz,
+    /// The instant days are counted from (the arrival).
+    pub now: DateTime<Utc>,
+    /// The client's offset, when their mail said it.
+    pub client: Option<FixedOffset>,
+    /// Clock hours on a 12-hour clock with am/pm (English only).
+    pub twelve_hour: bool,
+}
+
+impl Speaker {
+    /// A speaker for `lang`; the 12-hour clock follows the rule in the module doc.
+    pub fn new(
+        lang: Lang,
+        tz: Tz,
+        now: DateTime<Utc>,
+        client: Option<FixedOffset>,
+        client_writes_am_pm: bool,
+    ) -> Speaker {
+        let americas =
+            client.is_some_and(|o| (-10 * 3600..=-3 * 3600).contains(&o.local_minus_utc()));
+        Speaker {
+            lang,
+            tz,
+            now,
+            client,
+            twelve_hour: lang == Lang::En && (client_writes_am_pm || americas),
+        }
+    }
+
+    /// The instant in the freelancer's zone, with the client's time beside it when theirs
+    /// differs: "mañana a las 13:00 (a las 6:00 en tu hora)".
+    pub fn at(&self, t: DateTime<Utc>) -> String {
+        self.say(t, Edge::End, false)
+    }
+
+    /// Like [`Speaker::at`], with the freelancer's zone named: "mañana a las 13:00 (hora de
+    /// Madrid; a las 6:00 en tu hora)".
+    pub fn at_zoned(&self, t: DateTime<Utc>) -> String {
+        self.say(t, Edge::End, true)
+    }
+
+    /// An opening (the start of working time): midnight is the start of its own day.
+    pub fn opening(&self, t: DateTime<Utc>, zoned: bool) -> String {
+        self.say(t, Edge::Start, zoned)
+    }
+
+    fn say(&self, t: DateTime<Utc>, edge: Edge, zoned: bool) -> String {
+        if zoned {
+            return self.zoned(t, edge);
+        }
+        let own = self.local(t, edge);
+        match self.client_time(t, edge) {
+            Some(theirs) => match self.lang {
+                Lang::Es => format!("{own} ({theirs} en tu hora)"),
+                Lang::En => format!("{own} ({theirs} your time)"),
+            },
+            None => own,
+        }
+    }
+
+    /// The instant with the zone named.
+    fn zoned(&self, t: DateTime<Utc>, edge: Edge) -> String {
+        let own = self.local(t, edge);
+        let zone = self.zone();
+        match self.client_time(t, edge) {
+            Some(theirs) => match self.lang {
+                Lang::Es => format!("{own} ({zone}; {theirs} en tu hora)"),
+                Lang::En => format!("{own} ({zone}; {theirs} your time)"),
+            },
+            None => format!("{own} ({zone})"),
+        }
+    }
+
+    /// The day alone, relative to the arrival: "hoy", "el miércoles 6 de enero", "Wednesday 6
+    /// January".
+    pub fn day(&self, date: NaiveDate) -> String {
+        let day = day_phrase(self.lang, date, self.today(self.tz_offset_now()));
+        // "until Friday the 19th", not "until on Friday".
+        match day.strip_prefix("on ") {
+            Some(bare) => bare.to_string(),
+            None => day,
+        }
+    }
+
+    /// The freelancer's zone, named: "hora de Madrid", "Madrid time".
+    pub fn zone(&self) -> String {
+        let city = super::place::zone_city(self.lang.code(), self.tz);
+        match self.lang {
+            Lang::Es => format!("hora de {city}"),
+            Lang::En => format!("{city} time"),
+        }
+    }
+
+    /// The instant in the freelancer's zone, without the zone.
+    fn local(&self, t: DateTime<Utc>, edge: Edge) -> String {
+        let local = t.with_timezone(&self.tz).naive_local();
+        self.phrase(local, self.today(self.tz_offset_now()), edge)
+    }
+
+    /// The client's wall-clock time of `t` when their offset differs from the freelancer's then:
+    /// the clock alone when it falls on the same day as hers, else with its own day.
+    fn client_time(&self, t: DateTime<Utc>, edge: Edge) -> Option<String> {
+        let offset = self.client?;
+        let own_offset = t.with_timezone(&self.tz).offset().fix();
+        if offset == own_offset {
+            return None;
+        }
+        let theirs = t.with_timezone(&offset).naive_local();
+        let own_day = logical_day(t.with_timezone(&self.tz).naive_local(), edge);
+        if logical_day(theirs, edge) == own_day {
+            Some(self.clock(theirs.time(), edge))
+        } else {
+            Some(self.phrase(theirs, self.today(offset), edge))
+        }
+    }
+
+    /// The arrival's date in a zone of offset `offset`.
+    fn today(&self, offset: FixedOffset) -> NaiveDate {
+        self.now.with_timezone(&offset).date_naive()
+    }
+
+    /// The freelancer's offset at the arrival.
+    fn tz_offset_now(&self) -> FixedOffset {
+        self.now.with_timezone(&self.tz).offset().fix()
+    }
+
+    /// Day and clock of a local wall-clock time.
+    fn phrase(&self, local: NaiveDateTime, today: NaiveDate, edge: Edge) -> String {
+        let day = day_phrase(self.lang, logical_day(local, edge), today);
+        format!("{day} {}", self.clock(local.time(), edge))
+    }
+
+    /// "a las 9:00", "a la 1:00", "a medianoche"; "at 9:00", "at 9:00 am", "at noon", "at midnight".
+    fn clock(&self, time: chrono::NaiveTime, edge: Edge) -> String {
+        let (h, m) = (time.hour(), time.minute());
+        let midnight = edge == Edge::End && h == 0 && m == 0;
+        match self.lang {
+            Lang::Es if midnight => "a medianoche".to_string(),
+            Lang::Es => format!("a la{} {h}:{m:02}", if h == 1 { "" } else { "s" }),
+            Lang::En if midnight => "at midnight".to_string(),
+            Lang::En if self.twelve_hour && h == 12 && m == 0 => "at noon".to_string(),
+            Lang::En if self.twelve_hour => {
+                let half = if h < 12 { "am" } else { "pm" };
+                let h12 = match h % 12 {
+                    0 => 12,
+                    h => h,
+                };
+                format!("at {h12}:{m:02} {half}")
+            }
+            Lang::En => format!("at {h}:{m:02}"),
+        }
+    }
+}
+
+/// Whether an instant ends something (a deadline, a delivery) or starts it (an opening).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Edge {
+    Start,
+    End,
+}
+
+/// The day a wall-clock time belongs to as people say it: an ending at midnight belongs to the
+/// day before.
+fn logical_day(local: NaiveDateTime, edge: Edge) -> NaiveDate {
+    if edge == Edge::End && local.hour() == 0 && local.minute() == 0 {
+        local.date().pred_opt().unwrap_or(local.date())
+    } else {
+        local.date()
+    }
+}
+
+/// The CLDR locale replies in `lang` are written in.
+fn locale(lang: Lang) -> Locale {
+    match lang {
+        Lang::Es => Locale::es_ES,
+        Lang::En => Locale::en_GB,
+    }
+}
+
+/// A weekday's name as the replies write it: "lunes", "Monday".
+pub fn weekday_name(lang: Lang, day: chrono::Weekday) -> String {
+    // Any date of that weekday will do: 2024-01-01 was a Monday.
+    let monday = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default();
+    let date = monday + chrono::Duration::days(i64::from(day.num_days_from_monday()));
+    date.format_localized("%A", locale(lang)).to_string()
+}
+
+/// A date written in full, weekday first: "lunes 30 de noviembre", "Monday 30 November".
+pub fn full_date(lang: Lang, date: NaiveDate) -> String {
+    let (weekday, month) = (
+        date.format_localized("%A", locale(lang)).to_string(),
+        date.format_localized("%B", locale(lang)).to_string(),
+    );
+    match lang {
+        Lang::Es => format!("{weekday} {} de {month}", date.day()),
+        Lang::En => format!("{weekday} {} {month}", date.day()),
+    }
+}
+
+/// "hoy", "mañana", "el lunes 23", "el lunes 4 de enero (de 2027)"; "today", "tomorrow",
+/// "on Monday the 23rd", "on Monday 4 January (2027)".
+fn day_phrase(lang: Lang, date: NaiveDate, today: NaiveDate) -> String {
+    let ahead = (date - today).num_days();
+    let weekday = date.format_localized("%A", locale(lang)).to_string();
+    let year = if date.year() == today.year() {
+        String::new()
+    } else {
+        match lang {
+            Lang::Es => format!(" de {}", date.year()),
+            Lang::En => format!(" {}", date.year()),
+        }
+    };
+    let d = date.day();
+    match (lang, ahead) {
+        (Lang::Es, 0) => "hoy".to_string(),
+        (Lang::Es, 1) => "mañana".to_string(),
+        (Lang::Es, 2..=6) => format!("el {weekday} {d}"),
+        (Lang::Es, _) => format!("el {}{year}", full_date(lang, date)),
+        (Lang::En, 0) => "today".to_string(),
+        (Lang::En, 1) => "tomorrow".to_string(),
+        (Lang::En, 2..=6) => format!("on {weekday} the {d}{}", ordinal_suffix(d)),
+        (Lang::En, _) => format!("on {}{year}", full_date(lang, date)),
+    }
+}
+
+/// "st", "nd", "rd" or "th".
+fn ordinal_suffix(d: u32) -> &'static str {
+    match (d % 10, d % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    }
+}
+
+/// Clients who write "3pm", "9:30 a.m." get English times on a 12-hour clock.
+pub fn writes_am_pm(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = memchr::memchr2(b'm', b'M', &bytes[i..]) {
+        let at = i + pos;
+        i = at + 1;
+        // "pm", "p.m.", "am", "a.m." right after a digit (optionally one space).
+        let before = &bytes[..at];
+        let before = before.strip_suffix(b".").unwrap_or(before);
+        let Some((&ap, rest)) = before.split_last() else {
+            continue;
+        };
+        if !matches!(ap.to_ascii_lowercase(), b'a' | b'p') {
+            continue;
+        }
+        let rest = rest.strip_suffix(b" ").unwrap_or(rest);
+        let after_ok = bytes.get(at + 1).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if after_ok && rest.last().is_some_and(u8::is_ascii_digit) {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).expect("date").to_utc()
+    }
+
+    fn madrid(lang: Lang, now: &str, client: Option<i32>) -> Speaker {
+        let client = client.map(|h| FixedOffset::east_opt(h * 3600).expect("offset"));
+        Speaker::new(lang, chrono_tz::Europe::Madrid, utc(now), client, false)
+    }
+
+    #[test]
+    fn days_relative_to_the_arrival() {
+        // Friday 27 November 2026, 08:00 in Madrid.
+        let es = madrid(Lang::Es, "2026-11-27T08:00:00+01:00", None);
+        let en = madrid(Lang::En, "2026-11-27T08:00:00+01:00", None);
+        let cases = [
+            (
+                "2026-11-27T09:00:00+01:00",
+                "hoy a las 9:00",
+                "today at 9:00",
+            ),
+            (
+                "2026-11-28T13:00:00+01:00",
+                "mañana a las 13:00",
+                "tomorrow at 13:00",
+            ),
+            (
+                "2026-11-30T09:00:00+01:00",
+                "el lunes 30 a las 9:00",
+                "on Monday the 30th at 9:00",
+            ),
+            (
+                "2026-12-03T01:00:00+01:00",
+                "el jueves 3 a la 1:00",
+                "on Thursday the 3rd at 1:00",
+            ),
+            (
+                "2026-12-04T09:00:00+01:00",
+                "el viernes 4 de diciembre a las 9:00",
+                "on Friday 4 December at 9:00",
+            ),
+            (
+                "2027-01-07T09:00:00+01:00",
+                "el jueves 7 de enero de 2027 a las 9:00",
+                "on Thursday 7 January 2027 at 9:00",
+            ),
+            // Midnight is the end of the day before.
+            (
+                "2026-11-28T00:00:00+01:00",
+                "hoy a medianoche",
+                "today at midnight",
+            ),
+        ];
+        for (t, want_es, want_en) in cases {
+            assert_eq!(es.at(utc(t)), want_es, "{t}");
+            assert_eq!(en.at(utc(t)), want_en, "{t}");
+        }
+        // An opening at midnight is the start of its own day.
+        let t = utc("2026-11-30T00:00:00+01:00");
+        assert_eq!(es.opening(t, false), "el lunes 30 a las 0:00");
+        assert_eq!(
+            en.opening(t, true),
+            "on Monday the 30th at 0:00 (Madrid time)"
+        );
+    }
+
+    #[test]
+    fn the_zone_once_and_the_clients_time_beside() {
+        let es = madrid(Lang::Es, "2026-11-27T08:00:00+01:00", None);
+        assert_eq!(
+            es.at_zoned(utc("2026-11-27T09:00:00+01:00")),
+            "hoy a las 9:00 (hora de Madrid)"
+        );
+        // A client in New York (UTC−5).
+        let es = madrid(Lang::Es, "2026-11-27T08:00:00+01:00", Some(-5));
+        assert_eq!(
+            es.at_zoned(utc("2026-11-27T13:00:00+01:00")),
+            "hoy a las 13:00 (hora de Madrid; a las 7:00 en tu hora)"
+        );
+        assert_eq!(
+            es.at(utc("2026-11-30T02:00:00+01:00")),
+            "el lunes 30 a las 2:00 (el domingo 29 a las 20:00 en tu hora)"
+        );
+        // Same offset as hers: nothing beside.
+        let es = madrid(Lang::Es, "2026-11-27T08:00:00+01:00", Some(1));
+        assert_eq!(es.at(utc("2026-11-27T09:00:00+01:00")), "hoy a las 9:00");
+        // English to the Americas: 12-hour clock for both times.
+        let en = madrid(Lang::En, "2026-11-27T08:00:00+01:00", Some(-5));
+        assert_eq!(
+            en.at_zoned(utc("2026-11-27T13:00:00+01:00")),
+            "today at 1:00 pm (Madrid time; at 7:00 am your time)"
+        );
+        assert_eq!(
+            en.at(utc("2026-11-27T18:00:00+01:00")),
+            "today at 6:00 pm (at noon your time)"
+        );
+    }
+
+    #[test]
+    fn both_dst_changes_keep_the_wall_clock() {
+        // Spring forward (29 March 2026) and fall back (25 October 2026) in Madrid.
+        let es = madrid(Lang::Es, "2026-03-28T20:00:00+01:00", None);
+        assert_eq!(
+            es.at(utc("2026-03-30T09:00:00+02:00")),
+            "el lunes 30 a las 9:00"
+        );
+        let es = madrid(Lang::Es, "2026-10-24T20:00:00+02:00", None);
+        assert_eq!(
+            es.at(utc("2026-10-26T09:00:00+01:00")),
+            "el lunes 26 a las 9:00"
+        );
+        // A New York client across Madrid's change, before New York's (1 November): the gap
+        // is five hours again, and the client's offset is the one their mail gave.
+        let en = madrid(Lang::En, "2026-10-24T20:00:00+02:00", Some(-4));
+        assert_eq!(
+            en.at(utc("2026-10-26T09:00:00+01:00")),
+            "on Monday the 26th at 9:00 am (at 4:00 am your time)"
+        );
+    }
+
+    #[test]
+    fn am_pm_writers() {
+        for yes in ["by 5pm today", "at 9:30 a.m.", "3 PM", "at 11am."] {
+            assert!(writes_am_pm(yes), "{yes}");
+        }
+        for no in ["I am here", "a las 17:00", "5 mm", "pm me", "spam 3"] {
+            assert!(!writes_am_pm(no), "{no}");
+        }
+    }
+}
