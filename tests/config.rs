@@ -316,3 +316,61 @@ fn oauth2_problems_name_their_keys() {
         );
     }
 }
+
+#[test]
+fn texts_per_language_and_away_periods() {
+    let text = format!(
+        r#"{MINIMAL}
+emergency_audience = "everybody"
+[notice]
+rush_fee = {{ es = "+50 %", fr = "+50 %" }}
+[reply]
+subject_prefix = {{ en = "Auto:\nreply" }}
+triggers = ["away"]
+[[away]]
+from = "2027-01-06"
+until = "2027-01-02"
+[[away]]
+from = "2027-08-01"
+"#
+    );
+    // The text above puts emergency_audience under [schedule]: an unknown key there.
+    let got = problems(&text);
+    for key in [
+        "schedule.emergency_audience",
+        "notice.rush_fee.fr",
+        "reply.subject_prefix.en",
+        "reply.triggers[0]",
+        "away[0].until",
+        "away[1].until",
+    ] {
+        assert!(
+            got.iter().any(|p| p.ends_with(&format!(":{key}"))),
+            "{key}: {got:?}"
+        );
+    }
+    let ok = r#"[identity]
+name = "Ana"
+address = "ana@x.example"
+emergency = { es = "llámame al 600 000 000", en = "call +34 600 000 000" }
+emergency_audience = "anyone"
+[schedule]
+timezone = "Europe/Madrid"
+monday = ["09:00-14:00"]
+[[away]]
+from = "2027-08-02"
+until = "2027-08-20"
+message = "De vacaciones"
+answer = false
+"#;
+    let config = Config::parse(ok, Path::new("ok.toml")).unwrap_or_else(|e| panic!("{e}"));
+    use plazo::lang::Lang;
+    assert_eq!(
+        config.identity.emergency.get(Lang::En),
+        Some("call +34 600 000 000")
+    );
+    assert_eq!(config.away.len(), 1);
+    assert!(!config.away[0].answer);
+    assert_eq!(config.away[0].message.get(Lang::Es), Some("De vacaciones"));
+    assert_eq!(config.schedule.away.len(), 1, "the days close the calendar");
+}

@@ -187,3 +187,58 @@ fn no_message_id_means_no_threading_headers() {
     assert!(!reply.headers.contains_key("References"));
     assert_eq!(reply.subject, "Automatic reply: Re:");
 }
+
+#[test]
+fn emergency_line_only_for_clients_and_per_language() {
+    let with = |audience: &str| {
+        common::config_text(&format!(
+            "{CONFIG}\n[reply]\nclients = [\"@cliente-a.example\"]\n"
+        )
+        .replace(
+            "address = \"ana@estudio-ana.example\"",
+            &format!(
+                "address = \"ana@estudio-ana.example\"\nemergency = {{ es = \"llámame al 600\", \
+                 en = \"call 600\" }}\nemergency_audience = \"{audience}\""
+            ),
+        ))
+    };
+    let client = client_mail("Web");
+    let stranger = String::from_utf8_lossy(&client)
+        .replace("cliente-a.example", "otra.example")
+        .into_bytes();
+    let text = |config: &plazo::config::Config, raw: &[u8]| {
+        common::decide(config, raw, &mut MemoryLedger::default())
+            .reply
+            .expect("reply")
+            .text
+    };
+    let clients_only = with("clients");
+    assert!(text(&clients_only, &client).contains("Emergencias: llámame al 600."));
+    assert!(!text(&clients_only, &stranger).contains("Emergencias"));
+    let anyone = with("anyone");
+    assert!(text(&anyone, &stranger).contains("Emergencias: llámame al 600."));
+}
+
+#[test]
+fn away_periods_answer_with_their_words_or_not_at_all() {
+    // Saturday 21 November 2026 falls in the period.
+    let away = |extra: &str| {
+        common::config_text(&format!(
+            "{CONFIG}\n[[away]]\nfrom = \"2026-11-20\"\nuntil = \"2026-11-24\"\n{extra}"
+        ))
+    };
+    let config = away("message = { es = \"Estoy en un congreso\" }");
+    let d = common::decide(&config, &client_mail("Web"), &mut MemoryLedger::default());
+    assert_eq!(d.reason(), "away");
+    let text = d.reply.expect("reply").text;
+    assert!(
+        text.contains("Respuesta automática: Estoy en un congreso. Leeré tu mensaje"),
+        "{text}"
+    );
+    // Back on Wednesday 25 at 9:00: the away days are closed like holidays.
+    assert!(text.contains("el miércoles 25 a las 9:00"), "{text}");
+    let silent = away("answer = false");
+    let d = common::decide(&silent, &client_mail("Web"), &mut MemoryLedger::default());
+    assert_eq!(d.action, Action::Skip);
+    assert_eq!(d.reason(), "no-trigger");
+}

@@ -25,7 +25,7 @@ pub struct Args {
     /// Your own words for the away reply, in place of the built-in sentence.
     #[arg(long, value_name = "TEXT", requires = "until")]
     pub message: Option<String>,
-    /// Back: ends the period set here and any [[away]] period that holds today.
+    /// Back: ends the period set here and any `[[away]]` period that holds today.
     #[arg(long)]
     pub off: bool,
     /// Print the state as one JSON object.

@@ -431,6 +431,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "para mañana",
     ),
     (
+        "deadline_phrase",
+        "the same as deadline_words (its earlier name)",
+        "para mañana",
+    ),
+    (
         "deadline_immediate",
         "true when they asked for it right away",
         "false",
@@ -536,6 +541,7 @@ pub struct Context {
     deadline: Option<String>,
     deadline_zoned: Option<String>,
     deadline_words: Option<String>,
+    deadline_phrase: Option<String>,
     deadline_immediate: bool,
     deadline_feasible: bool,
     earliest: Option<String>,
@@ -585,6 +591,23 @@ impl Context {
                     || config.reply.clients.iter().any(|p| matches_pattern(p, to))
             })
             .map(str::to_string);
+        let pair = |t: Option<DateTime<Utc>>| match t {
+            Some(t) => {
+                let (plain, zoned) = speaker.both(t);
+                (Some(plain), Some(zoned))
+            }
+            None => (None, None),
+        };
+        let (deadline_at, deadline_zoned) = pair(deadline.filter(|_| !immediate));
+        let (earliest, earliest_zoned) = pair(a.earliest);
+        let (rush_earliest, rush_earliest_zoned) = pair(a.rush_earliest);
+        let (next_opening, next_opening_zoned) = match a.next_opening {
+            Some(t) => {
+                let (plain, zoned) = speaker.both_opening(t);
+                (Some(plain), Some(zoned))
+            }
+            None => (None, None),
+        };
         Context {
             client_name: msg
                 .from
@@ -594,20 +617,21 @@ impl Context {
             subject: msg.subject.clone(),
             received: speaker.at(a.received),
             request: deadline.is_some(),
-            deadline: deadline.filter(|_| !immediate).map(|t| speaker.at(t)),
-            deadline_zoned: deadline.filter(|_| !immediate).map(|t| speaker.at_zoned(t)),
+            deadline: deadline_at,
+            deadline_zoned,
             deadline_words: a.deadline.as_ref().map(|d| one_line(&d.phrase)),
+            deadline_phrase: a.deadline.as_ref().map(|d| one_line(&d.phrase)),
             deadline_immediate: immediate,
             deadline_feasible: deadline.is_some() && !short_notice && !immediate,
-            earliest: a.earliest.map(|t| speaker.at(t)),
-            earliest_zoned: a.earliest.map(|t| speaker.at_zoned(t)),
-            rush_earliest: a.rush_earliest.map(|t| speaker.at(t)),
-            rush_earliest_zoned: a.rush_earliest.map(|t| speaker.at_zoned(t)),
+            earliest,
+            earliest_zoned,
+            rush_earliest,
+            rush_earliest_zoned,
             rush_fee: config.notice.rush_fee.get(lang).map(str::to_string),
             notice: notice_text(lang, config.notice.minimum, config.notice.counts),
-            next_opening: a.next_opening.map(|t| speaker.opening(t, false)),
-            next_opening_zoned: a.next_opening.map(|t| speaker.opening(t, true)),
-            zone: speaker.zone(),
+            next_opening,
+            next_opening_zoned,
+            zone: speaker.zone().to_string(),
             hours: hours_text(lang, &config.schedule),
             my_name: config.identity.name.clone(),
             emergency,
@@ -650,6 +674,7 @@ impl Context {
                     deadline: some(request && !immediate, "deadline"),
                     deadline_zoned: some(request && !immediate, "deadline_zoned"),
                     deadline_words: some(request, "deadline_words"),
+                    deadline_phrase: some(request, "deadline_phrase"),
                     deadline_immediate: request && immediate,
                     deadline_feasible: request && !short && !immediate,
                     earliest: Some(sample("earliest")),

@@ -14,20 +14,23 @@
 //!   offset is in the Americas (UTC−3 to UTC−10): "9:00 am", "1:30 pm".
 //! - The zone is named once per reply by the templates (`…_zoned`); when the client's own offset
 //!   (from the Date header of their mail) differs from the freelancer's at that instant, their
-//!   local time is given beside it: "(las 3:00 en tu hora)", "(3:00 am your time)".
+//!   local time is given beside it: "(a las 3:00 en tu hora)", "(at 3:00 am your time)". A Date
+//!   header at +0000 says nothing: many mail programs write UTC whatever the sender's zone.
 //!
 //! Weekday and month names come from chrono's CLDR locale data, never from a hand table.
 
 use chrono::{
     DateTime, Datelike, FixedOffset, Locale, NaiveDate, NaiveDateTime, Offset, Timelike, Utc,
 };
+use std::sync::LazyLock;
+
 use chrono_tz::Tz;
 
 use crate::lang::Lang;
 
 /// How a reply says instants: the language, the freelancer's zone, the arrival and, when known,
 /// the client's offset.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Speaker {
     /// The reply's language.
     pub lang: Lang,
@@ -39,6 +42,8 @@ pub struct Speaker {
     pub client: Option<FixedOffset>,
     /// Clock hours on a 12-hour clock with am/pm (English only).
     pub twelve_hour: bool,
+    /// The freelancer's zone, named once.
+    zone: String,
 }
 
 impl Speaker {
@@ -52,12 +57,18 @@ impl Speaker {
     ) -> Speaker {
         let americas =
             client.is_some_and(|o| (-10 * 3600..=-3 * 3600).contains(&o.local_minus_utc()));
+        let city = super::place::zone_city(lang.code(), tz);
+        let zone = match lang {
+            Lang::Es => format!("hora de {city}"),
+            Lang::En => format!("{city} time"),
+        };
         Speaker {
             lang,
             tz,
             now,
             client,
             twelve_hour: lang == Lang::En && (client_writes_am_pm || americas),
+            zone,
         }
     }
 
@@ -76,6 +87,35 @@ impl Speaker {
     /// An opening (the start of working time): midnight is the start of its own day.
     pub fn opening(&self, t: DateTime<Utc>, zoned: bool) -> String {
         self.say(t, Edge::Start, zoned)
+    }
+
+    /// [`Speaker::at`] and [`Speaker::at_zoned`] at once (the day and clock are worked out once).
+    pub fn both(&self, t: DateTime<Utc>) -> (String, String) {
+        self.pair(t, Edge::End)
+    }
+
+    /// The opening, plain and with the zone named.
+    pub fn both_opening(&self, t: DateTime<Utc>) -> (String, String) {
+        self.pair(t, Edge::Start)
+    }
+
+    fn pair(&self, t: DateTime<Utc>, edge: Edge) -> (String, String) {
+        let own = self.local(t, edge);
+        let zone = self.zone();
+        match (self.client_time(t, edge), self.lang) {
+            (Some(theirs), Lang::Es) => (
+                format!("{own} ({theirs} en tu hora)"),
+                format!("{own} ({zone}; {theirs} en tu hora)"),
+            ),
+            (Some(theirs), Lang::En) => (
+                format!("{own} ({theirs} your time)"),
+                format!("{own} ({zone}; {theirs} your time)"),
+            ),
+            (None, _) => {
+                let zoned = format!("{own} ({zone})");
+                (own, zoned)
+            }
+        }
     }
 
     fn say(&self, t: DateTime<Utc>, edge: Edge, zoned: bool) -> String {
@@ -117,12 +157,8 @@ impl Speaker {
     }
 
     /// The freelancer's zone, named: "hora de Madrid", "Madrid time".
-    pub fn zone(&self) -> String {
-        let city = super::place::zone_city(self.lang.code(), self.tz);
-        match self.lang {
-            Lang::Es => format!("hora de {city}"),
-            Lang::En => format!("{city} time"),
-        }
+    pub fn zone(&self) -> &str {
+        &self.zone
     }
 
     /// The instant in the freelancer's zone, without the zone.
@@ -134,7 +170,7 @@ impl Speaker {
     /// The client's wall-clock time of `t` when their offset differs from the freelancer's then:
     /// the clock alone when it falls on the same day as hers, else with its own day.
     fn client_time(&self, t: DateTime<Utc>, edge: Edge) -> Option<String> {
-        let offset = self.client?;
+        let offset = self.client.filter(|o| o.local_minus_utc() != 0)?;
         let own_offset = t.with_timezone(&self.tz).offset().fix();
         if offset == own_offset {
             return None;
@@ -211,20 +247,64 @@ fn locale(lang: Lang) -> Locale {
     }
 }
 
+/// The weekday and month names of one language, read once from chrono's CLDR data.
+struct Names {
+    /// Monday first.
+    weekdays: Vec<String>,
+    /// January first.
+    months: Vec<String>,
+}
+
+impl Names {
+    fn of(lang: Lang) -> Names {
+        // 2024 began on a Monday.
+        let day = |n: u32| NaiveDate::from_yo_opt(2024, 1 + n).unwrap_or_default();
+        let month = |m: u32| NaiveDate::from_ymd_opt(2024, m, 1).unwrap_or_default();
+        Names {
+            weekdays: (0..7)
+                .map(|n| day(n).format_localized("%A", locale(lang)).to_string())
+                .collect(),
+            months: (1..=12)
+                .map(|m| month(m).format_localized("%B", locale(lang)).to_string())
+                .collect(),
+        }
+    }
+
+    fn get(lang: Lang) -> &'static Names {
+        static SPANISH: LazyLock<Names> = LazyLock::new(|| Names::of(Lang::Es));
+        static ENGLISH: LazyLock<Names> = LazyLock::new(|| Names::of(Lang::En));
+        match lang {
+            Lang::Es => &SPANISH,
+            Lang::En => &ENGLISH,
+        }
+    }
+
+    fn weekday(&self, date: NaiveDate) -> &str {
+        let i = date.weekday().num_days_from_monday() as usize;
+        self.weekdays.get(i).map_or("", String::as_str)
+    }
+
+    fn month(&self, date: NaiveDate) -> &str {
+        self.months
+            .get(date.month0() as usize)
+            .map_or("", String::as_str)
+    }
+}
+
 /// A weekday's name as the replies write it: "lunes", "Monday".
 pub fn weekday_name(lang: Lang, day: chrono::Weekday) -> String {
-    // Any date of that weekday will do: 2024-01-01 was a Monday.
-    let monday = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default();
-    let date = monday + chrono::Duration::days(i64::from(day.num_days_from_monday()));
-    date.format_localized("%A", locale(lang)).to_string()
+    let names = Names::get(lang);
+    names
+        .weekdays
+        .get(day.num_days_from_monday() as usize)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// A date written in full, weekday first: "lunes 30 de noviembre", "Monday 30 November".
 pub fn full_date(lang: Lang, date: NaiveDate) -> String {
-    let (weekday, month) = (
-        date.format_localized("%A", locale(lang)).to_string(),
-        date.format_localized("%B", locale(lang)).to_string(),
-    );
+    let names = Names::get(lang);
+    let (weekday, month) = (names.weekday(date), names.month(date));
     match lang {
         Lang::Es => format!("{weekday} {} de {month}", date.day()),
         Lang::En => format!("{weekday} {} {month}", date.day()),
@@ -235,7 +315,7 @@ pub fn full_date(lang: Lang, date: NaiveDate) -> String {
 /// "on Monday the 23rd", "on Monday 4 January (2027)".
 fn day_phrase(lang: Lang, date: NaiveDate, today: NaiveDate) -> String {
     let ahead = (date - today).num_days();
-    let weekday = date.format_localized("%A", locale(lang)).to_string();
+    let weekday = Names::get(lang).weekday(date);
     let year = if date.year() == today.year() {
         String::new()
     } else {
@@ -379,6 +459,9 @@ mod tests {
             es.at(utc("2026-11-30T02:00:00+01:00")),
             "el lunes 30 a las 2:00 (el domingo 29 a las 20:00 en tu hora)"
         );
+        // UTC says nothing about where the client is.
+        let es = madrid(Lang::Es, "2026-11-27T08:00:00+01:00", Some(0));
+        assert_eq!(es.at(utc("2026-11-27T09:00:00+01:00")), "hoy a las 9:00");
         // Same offset as hers: nothing beside.
         let es = madrid(Lang::Es, "2026-11-27T08:00:00+01:00", Some(1));
         assert_eq!(es.at(utc("2026-11-27T09:00:00+01:00")), "hoy a las 9:00");
