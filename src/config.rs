@@ -266,6 +266,8 @@ pub struct Reply {
     pub templates: Option<PathBuf>,
     /// Whether sent replies are stored in the Sent folder.
     pub save_to_sent: bool,
+    /// At most this many replies an hour to one sender domain (0: no cap).
+    pub per_domain_hourly: u32,
     /// What the subject of a reply starts with, per language; `None` = the built-in
     /// "Respuesta automática:" / "Automatic reply:".
     pub subject_prefix: Option<Texts>,
@@ -530,6 +532,7 @@ struct RawReply {
     templates: String,
     save_to_sent: bool,
     subject_prefix: Option<RawTexts>,
+    per_domain_hourly: u32,
 }
 
 impl Default for RawReply {
@@ -545,6 +548,7 @@ impl Default for RawReply {
             templates: String::new(),
             save_to_sent: true,
             subject_prefix: None,
+            per_domain_hourly: 6,
         }
     }
 }
@@ -1203,6 +1207,7 @@ impl Checker<'_, '_> {
         };
         Some(Reply {
             subject_prefix,
+            per_domain_hourly: raw.per_domain_hourly,
             triggers,
             audience: audience?,
             clients: raw

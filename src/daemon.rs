@@ -530,7 +530,9 @@ impl Watcher {
             Ok(d) => (
                 d.action,
                 d.reason(),
-                d.reply.as_ref().map(|r| (r, d.triggers.clone())),
+                d.reply
+                    .as_ref()
+                    .map(|r| (r, d.triggers.clone(), d.thread.clone())),
             ),
             Err(e) if e == "duplicate" => (Action::Skip, "duplicate".to_string(), None),
             Err(e) => {
@@ -554,8 +556,8 @@ impl Watcher {
             if self.opts.dry_run { "dry run: would " } else { "" }
         );
         if self.opts.dry_run {
-            if let Some((r, triggers)) = &reply {
-                self.dry_ledger.record(&r.to, triggers, now);
+            if let Some((r, triggers, thread)) = &reply {
+                self.dry_ledger.record(&r.to, triggers, thread, now);
                 tracing::info!(
                     "dry run: the reply would be:\n{}",
                     String::from_utf8_lossy(&r.bytes)
@@ -567,12 +569,13 @@ impl Watcher {
             return Ok(());
         }
         let from = runtime.config.identity.address.clone();
-        let queued = reply.as_ref().map(|(r, triggers)| Queued {
+        let queued = reply.as_ref().map(|(r, triggers, thread)| Queued {
             reply_id: &r.message_id,
             envelope_from: &from,
             recipient: &r.to,
             message: &r.bytes,
             triggers: triggers.as_slice(),
+            thread,
         });
         let record = Record {
             mailbox,
@@ -616,6 +619,17 @@ impl Ledger for DryLedger<'_> {
         self.memory
             .last_reply(sender, trigger)
             .max(self.store.last_reply(sender, trigger))
+    }
+
+    fn last_thread_reply(&self, thread: &str) -> Option<DateTime<Utc>> {
+        self.memory
+            .last_thread_reply(thread)
+            .max(self.store.last_thread_reply(thread))
+    }
+
+    fn domain_replies_since(&self, domain: &str, since: DateTime<Utc>) -> usize {
+        self.memory.domain_replies_since(domain, since)
+            + self.store.domain_replies_since(domain, since)
     }
 }
 

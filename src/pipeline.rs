@@ -21,20 +21,28 @@ use crate::zone::Zone;
 pub trait Ledger {
     /// The last time `sender` (lowercased) was sent a reply for `trigger`, if ever.
     fn last_reply(&self, sender: &str, trigger: Trigger) -> Option<DateTime<Utc>>;
+    /// The last time any reply went to the thread `thread` (see [`thread_key`]), if ever.
+    fn last_thread_reply(&self, thread: &str) -> Option<DateTime<Utc>>;
+    /// How many replies went to addresses at `domain` (lowercased) since `since`.
+    fn domain_replies_since(&self, domain: &str, since: DateTime<Utc>) -> usize;
 }
 
 /// A ledger kept in memory (for `plazo preview` and tests).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryLedger {
     entries: std::collections::BTreeMap<(String, Trigger), DateTime<Utc>>,
+    /// (thread, domain, when) of every reply.
+    replies: Vec<(String, String, DateTime<Utc>)>,
 }
 
 impl MemoryLedger {
-    /// Records that `sender` was answered for `triggers` at `at`.
-    pub fn record(&mut self, sender: &str, triggers: &[Trigger], at: DateTime<Utc>) {
+    /// Records that `sender` was answered for `triggers` at `at`, in `thread`.
+    pub fn record(&mut self, sender: &str, triggers: &[Trigger], thread: &str, at: DateTime<Utc>) {
         for t in triggers {
             self.entries.insert((sender.to_lowercase(), *t), at);
         }
+        self.replies
+            .push((thread.to_string(), domain_of(sender), at));
     }
 }
 
@@ -42,6 +50,76 @@ impl Ledger for MemoryLedger {
     fn last_reply(&self, sender: &str, trigger: Trigger) -> Option<DateTime<Utc>> {
         self.entries.get(&(sender.to_lowercase(), trigger)).copied()
     }
+
+    fn last_thread_reply(&self, thread: &str) -> Option<DateTime<Utc>> {
+        self.replies
+            .iter()
+            .filter(|(t, _, _)| t == thread)
+            .map(|(_, _, at)| *at)
+            .max()
+    }
+
+    fn domain_replies_since(&self, domain: &str, since: DateTime<Utc>) -> usize {
+        self.replies
+            .iter()
+            .filter(|(_, d, at)| d == domain && *at >= since)
+            .count()
+    }
+}
+
+/// The domain of an address, lowercased ("" when it has none).
+pub fn domain_of(address: &str) -> String {
+    address
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim().to_lowercase())
+        .unwrap_or_default()
+}
+
+/// What makes mails one thread for the loop brake, whoever writes in it: the first id of
+/// `References` (the thread's root), else the `In-Reply-To` id. A mail that names no earlier one
+/// starts its own thread: its own Message-ID is the root, or, without one, its subject (without
+/// reply and forward prefixes) and its sender. Two colleagues who both write "Web" on the same
+/// evening are two threads. A responder that writes from a fresh address every time without
+/// naming the mail it answers is stopped by the cap per domain instead.
+pub fn thread_key(msg: &Inbound, sender: &str) -> String {
+    if let Some(root) = msg.references.first() {
+        return format!("id:{}", root.to_lowercase());
+    }
+    let in_reply_to = msg
+        .header("in-reply-to")
+        .flat_map(|v| v.split(['<', '>', ' ', ',']))
+        .find(|s| s.contains('@'));
+    if let Some(id) = in_reply_to.or(msg.message_id.as_deref()) {
+        return format!("id:{}", id.to_lowercase());
+    }
+    format!(
+        "subject:{}|{}",
+        bare_subject(&msg.subject),
+        sender.to_lowercase()
+    )
+}
+
+/// A subject without any run of `Re:`, `Fwd:`, `RV:`, `AW:`, `Auto:`… prefixes, lowercased,
+/// spaces collapsed.
+fn bare_subject(subject: &str) -> String {
+    let mut rest = subject.trim();
+    loop {
+        let lower = rest.to_lowercase();
+        let cut = [
+            "re:", "fw:", "fwd:", "rv:", "aw:", "wg:", "tr:", "auto:", "res:", "enc:",
+        ]
+        .iter()
+        .find(|p| lower.starts_with(*p))
+        .map(|p| p.len());
+        match cut {
+            Some(n) => rest = rest.get(n..).unwrap_or_default().trim_start(),
+            None => break,
+        }
+    }
+    rest.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// What to do with a message.
@@ -76,6 +154,8 @@ pub struct Decision {
     pub findings: Vec<Finding>,
     /// When the mail arrived.
     pub received: DateTime<Utc>,
+    /// The thread it belongs to for the loop brake ([`thread_key`]).
+    pub thread: String,
 }
 
 impl Decision {
@@ -164,6 +244,7 @@ pub fn decide(
 ) -> Result<Decision, RenderError> {
     let language = msg.lang.unwrap_or(config.reply.default_language);
     let recipient = msg.reply_address().map(str::to_string);
+    let thread = thread_key(msg, recipient.as_deref().unwrap_or_default());
     let skip = |skip: Skip,
                 assessment: Option<Assessment>,
                 triggers: Vec<Trigger>,
@@ -177,6 +258,7 @@ pub fn decide(
         reply: None,
         findings,
         received: moment.arrival,
+        thread: thread.clone(),
     };
     if let Err(reason) = gate::check(msg, config) {
         return Ok(skip(reason, None, Vec::new(), Vec::new()));
@@ -213,6 +295,26 @@ pub fn decide(
             findings,
         ));
     }
+    // The loop brake, whatever the address: one reply per thread per period, and a cap per
+    // domain, so a responder that writes from a fresh address every time is stopped too.
+    if ledger
+        .last_thread_reply(&thread)
+        .is_some_and(|last| moment.arrival - last < config.reply.once_per_sender)
+    {
+        return Ok(skip(
+            Skip::ThreadAnswered,
+            Some(assessment),
+            fresh,
+            findings,
+        ));
+    }
+    let cap = config.reply.per_domain_hourly;
+    if cap > 0
+        && ledger.domain_replies_since(&domain_of(to), moment.arrival - chrono::Duration::hours(1))
+            >= cap as usize
+    {
+        return Ok(skip(Skip::DomainRate, Some(assessment), fresh, findings));
+    }
     let reply = render::reply(
         config,
         templates,
@@ -232,6 +334,7 @@ pub fn decide(
         reply: Some(reply),
         findings,
         received: moment.arrival,
+        thread,
     })
 }
 

@@ -124,6 +124,18 @@ CREATE TABLE away (
     set_at  INTEGER NOT NULL
 ) STRICT;
 "#,
+    // The loop brake: every reply queued, by thread and recipient domain, so neither a changing
+    // address nor a busy responder domain gets more than its share.
+    r#"
+CREATE TABLE reply_log (
+    thread     TEXT NOT NULL,
+    domain     TEXT NOT NULL,
+    replied_at INTEGER NOT NULL,
+    outbox_id  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX reply_log_thread ON reply_log (thread, replied_at);
+CREATE INDEX reply_log_domain ON reply_log (domain, replied_at);
+"#,
 ];
 
 /// What `plazo away` set: a period of local days (with her words, if any), or the day she said
@@ -223,6 +235,8 @@ pub struct Queued<'a> {
     pub message: &'a [u8],
     /// The triggers it answers (for the ledger).
     pub triggers: &'a [Trigger],
+    /// The thread it answers (for the loop brake).
+    pub thread: &'a str,
 }
 
 /// A reply claimed for sending.
@@ -663,6 +677,7 @@ impl Store {
             params![id, error],
         )?;
         tx.execute("DELETE FROM ledger WHERE outbox_id = ?1", [id])?;
+        tx.execute("DELETE FROM reply_log WHERE outbox_id = ?1", [id])?;
         tx.commit()?;
         Ok(())
     }
@@ -748,6 +763,15 @@ fn queue(
         ],
     )?;
     let outbox_id = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO reply_log (thread, domain, replied_at, outbox_id) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            reply.thread,
+            crate::pipeline::domain_of(reply.recipient),
+            secs(now),
+            outbox_id
+        ],
+    )?;
     for t in reply.triggers {
         tx.execute(
             "INSERT INTO ledger (sender, trigger, replied_at, outbox_id) VALUES (?1, ?2, ?3, ?4)
@@ -780,6 +804,37 @@ impl Ledger for Store {
                 // database hiccup can never cause a second reply.
                 tracing::error!("cannot read the ledger: {err}");
                 Some(DateTime::<Utc>::MAX_UTC)
+            }
+        }
+    }
+
+    fn last_thread_reply(&self, thread: &str) -> Option<DateTime<Utc>> {
+        let found: Result<Option<i64>, _> = self.conn.query_row(
+            "SELECT max(replied_at) FROM reply_log WHERE thread = ?1",
+            [thread],
+            |r| r.get(0),
+        );
+        match found {
+            Ok(t) => t.map(instant),
+            Err(err) => {
+                // Failing closed, as above.
+                tracing::error!("cannot read the reply log: {err}");
+                Some(DateTime::<Utc>::MAX_UTC)
+            }
+        }
+    }
+
+    fn domain_replies_since(&self, domain: &str, since: DateTime<Utc>) -> usize {
+        let found: Result<i64, _> = self.conn.query_row(
+            "SELECT count(*) FROM reply_log WHERE domain = ?1 AND replied_at >= ?2",
+            params![domain, secs(since)],
+            |r| r.get(0),
+        );
+        match found {
+            Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            Err(err) => {
+                tracing::error!("cannot read the reply log: {err}");
+                usize::MAX
             }
         }
     }
@@ -828,6 +883,7 @@ mod tests {
             recipient: "Laura@X.example",
             message: b"bytes",
             triggers: &[Trigger::OutsideHours],
+            thread: "id:m1@x.example",
         };
         assert!(s.record(&rec(11, Some(q.clone())), now).expect("record"));
         assert!(
@@ -865,6 +921,7 @@ mod tests {
             recipient: "laura@x.example",
             message: b"bytes",
             triggers: &[Trigger::OutsideHours],
+            thread: "id:m1@x.example",
         };
         s.record(&rec(1, Some(q)), now).expect("record");
         let o = s.claim(now).expect("claim").expect("one");
@@ -875,8 +932,12 @@ mod tests {
             .claim(now + Duration::seconds(30))
             .expect("claim")
             .expect("due");
+        assert!(s.last_thread_reply("id:m1@x.example").is_some());
+        assert_eq!(s.domain_replies_since("x.example", DateTime::UNIX_EPOCH), 1);
         s.mark_failed(o.id, "550 no such user").expect("fail");
         assert_eq!(s.last_reply("laura@x.example", Trigger::OutsideHours), None);
+        assert_eq!(s.last_thread_reply("id:m1@x.example"), None);
+        assert_eq!(s.domain_replies_since("x.example", DateTime::UNIX_EPOCH), 0);
         let h = s.history(1).expect("history");
         assert_eq!(h[0].error.as_deref(), Some("550 no such user"));
     }

@@ -588,3 +588,74 @@ async fn plazo_away_changes_the_running_daemons_replies_and_off_ends_it() {
     assert!(body.contains("ya tengo tu mensaje"), "{body}");
     ana.stop(Duration::from_secs(10));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn careless_responder_with_fresh_bounce_addresses_gets_one_reply() {
+    let s = servers();
+    let mut ana = Daemon::new(s, "loop", Setup::default());
+    let (responder, responder_pw) = s.user("responder");
+    ana.start();
+    s.deliver(
+        &responder,
+        &ana.address,
+        &client_mail(
+            &responder,
+            &ana.address,
+            "Presupuesto",
+            "Hola Ana, ¿me mandas el presupuesto?",
+            &[],
+        ),
+    )
+    .await;
+    let got = s
+        .wait_for(&responder, &responder_pw, 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(got.len(), 1, "the first reply:\n{}", ana.log());
+    let reply = parse(&got[0].0);
+    let subject = reply.subject().expect("subject").to_string();
+    let reply_id = reply.message_id().expect("message id").to_string();
+    // A responder that answers every mail from a new bounce address, sets no Auto-Submitted,
+    // and either keeps the subject or names the reply it answers.
+    let domain = responder.rsplit_once('@').map(|(_, d)| d).expect("domain");
+    for n in 0..6 {
+        let bounce = format!("bounces+{n}@{domain}");
+        let extra = format!("In-Reply-To: <{reply_id}>");
+        let (subject, extra): (String, Vec<&str>) = if n % 2 == 0 {
+            (format!("Re: {subject}"), vec![])
+        } else {
+            ("Hemos recibido su mensaje".into(), vec![extra.as_str()])
+        };
+        let raw = client_mail(
+            &bounce,
+            &ana.address,
+            &subject,
+            "Gracias, le responderemos pronto.",
+            &extra,
+        );
+        s.deliver(&bounce, &ana.address, &raw).await;
+    }
+    ana.wait_log_count("skip (", 6, Duration::from_secs(10));
+    let history = ana.history();
+    let replies = history.iter().filter(|h| h["action"] == "reply").count();
+    assert_eq!(replies, 1, "one reply in total:\n{}", ana.log());
+    let mut reasons: Vec<&str> = history
+        .iter()
+        .filter(|h| h["action"] == "skip")
+        .filter_map(|h| h["reason"].as_str())
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "auto-reply",
+            "auto-reply",
+            "auto-reply",
+            "to-own-reply",
+            "to-own-reply",
+            "to-own-reply"
+        ],
+        "{}",
+        ana.log()
+    );
+    ana.stop(Duration::from_secs(10));
+}

@@ -220,6 +220,8 @@ minimum = "36h"
 [reply]
 audience = "anyone"
 once_per_sender = "7d"
+# Every bench client is at one domain: no cap per domain.
+per_domain_hourly = 0
 
 [imap]
 host = "127.0.0.1"

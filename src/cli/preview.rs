@@ -88,7 +88,7 @@ fn preview_one(
     let decision = pipeline::decide(&msg, config, templates, moment, ledger)
         .with_context(|| format!("{}: cannot decide", file.display()))?;
     if let (Some(_), Some(to)) = (&decision.reply, &decision.recipient) {
-        ledger.record(to, &decision.triggers, arrival);
+        ledger.record(to, &decision.triggers, &decision.thread, arrival);
     }
     Ok((msg, decision))
 }

@@ -75,7 +75,7 @@ pub fn decide(config: &Config, raw: &[u8], ledger: &mut MemoryLedger) -> Decisio
         .unwrap_or_else(|| t("2026-11-21T22:00:00+01:00"));
     let d = decide_at(config, raw, arrival, ledger);
     if let (Some(_), Some(to)) = (&d.reply, &d.recipient) {
-        ledger.record(to, &d.triggers, arrival);
+        ledger.record(to, &d.triggers, &d.thread, arrival);
     }
     d
 }

@@ -362,7 +362,7 @@ minimum = "36h"
 
 [reply]
 once_per_sender = "7d"
-{reply}
+{domain_cap}{reply}
 
 [imap]
 host = "127.0.0.1"
@@ -384,6 +384,12 @@ ca_file = "{ca}"
 path = "state.sqlite3"
 "#,
             reply = setup.reply,
+            // Every test user is at example.test: no cap per domain unless a test sets one.
+            domain_cap = if setup.reply.contains("per_domain_hourly") {
+                ""
+            } else {
+                "per_domain_hourly = 0\n"
+            },
             imap_port = servers.port("IMAP_PORT"),
             smtp_security = setup.smtp_security,
             ca = servers.ca_file.display(),
