@@ -526,6 +526,11 @@ impl Watcher {
             .reply_address()
             .map(str::to_string)
             .or_else(|| msg.from.as_ref().map(|m| m.address.clone()));
+        let next_opening = outcome
+            .as_ref()
+            .ok()
+            .and_then(|d| d.assessment.as_ref())
+            .and_then(|a| a.next_opening);
         let (action, reason, reply) = match &outcome {
             Ok(d) => (
                 d.action,
@@ -576,6 +581,7 @@ impl Watcher {
             message: &r.bytes,
             triggers: triggers.as_slice(),
             thread,
+            expires: Some(expiry(arrival, next_opening, runtime.config.reply.max_age)),
         });
         let record = Record {
             mailbox,
@@ -596,6 +602,19 @@ impl Watcher {
         }
         Ok(())
     }
+}
+
+/// When a reply's promise is past: at the next opening it announces, when the mail came
+/// outside hours ("lo leeré hoy a las 9:00"), and in any case `max_age` after the arrival.
+fn expiry(
+    arrival: DateTime<Utc>,
+    next_opening: Option<DateTime<Utc>>,
+    max_age: chrono::Duration,
+) -> DateTime<Utc> {
+    let by_age = arrival + max_age;
+    next_opening
+        .filter(|o| *o > arrival)
+        .map_or(by_age, |o| o.min(by_age))
 }
 
 fn poll_interval(runtime: &Runtime) -> Duration {
@@ -780,6 +799,9 @@ impl Sender {
     /// Sends the next due reply, if any. Returns whether there was one.
     async fn send_one(&mut self) -> anyhow::Result<bool> {
         let now = clock::now();
+        for to in self.store.expire(now)? {
+            tracing::warn!(%to, "reply expired: not sent before what it promises was past");
+        }
         let Some(out) = self.store.claim(now)? else {
             return Ok(false);
         };

@@ -8,7 +8,8 @@
 //! - a reply is claimed (`sending`) and committed before the SMTP transaction starts, so a process
 //!   killed during it finds `sending` rows at the next start and marks them `uncertain`, never
 //!   sending them again ([`Store::recover`]);
-//! - a decided reply always ends as `sent`, `failed` (with the server's words) or `uncertain`.
+//! - a decided reply always ends as `sent`, `failed` (with the server's words), `uncertain`, or
+//!   `expired` when it could not go out before what it promises was past.
 
 use std::path::Path;
 
@@ -136,6 +137,33 @@ CREATE TABLE reply_log (
 CREATE INDEX reply_log_thread ON reply_log (thread, replied_at);
 CREATE INDEX reply_log_domain ON reply_log (domain, replied_at);
 "#,
+    // Outbox expiry: a reply not sent by its own promise ("I will read it today at 9:00") is
+    // never sent; it ends `expired`. The state's CHECK gains the value, so the table is rebuilt.
+    r#"
+CREATE TABLE outbox_new (
+    id           INTEGER PRIMARY KEY,
+    decision_id  INTEGER NOT NULL UNIQUE REFERENCES decision (id),
+    reply_id     TEXT NOT NULL,
+    envelope_from TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    message      BLOB NOT NULL,
+    state        TEXT NOT NULL
+                 CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'uncertain', 'expired')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL,
+    error        TEXT,
+    sent_at      INTEGER,
+    filed        INTEGER NOT NULL DEFAULT 0,
+    expires_at   INTEGER
+) STRICT;
+INSERT INTO outbox_new (id, decision_id, reply_id, envelope_from, recipient, message, state,
+                        attempts, next_attempt, error, sent_at, filed)
+    SELECT id, decision_id, reply_id, envelope_from, recipient, message, state,
+           attempts, next_attempt, error, sent_at, filed FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_new RENAME TO outbox;
+CREATE INDEX outbox_state ON outbox (state, next_attempt);
+"#,
 ];
 
 /// What `plazo away` set: a period of local days (with her words, if any), or the day she said
@@ -237,6 +265,8 @@ pub struct Queued<'a> {
     pub triggers: &'a [Trigger],
     /// The thread it answers (for the loop brake).
     pub thread: &'a str,
+    /// When what it promises is past: it is never sent after that.
+    pub expires: Option<DateTime<Utc>>,
 }
 
 /// A reply claimed for sending.
@@ -284,7 +314,7 @@ pub struct HistoryRow {
     pub action: String,
     /// The reason.
     pub reason: String,
-    /// For replies: `queued`, `sending`, `sent`, `failed` or `uncertain`.
+    /// For replies: `queued`, `sending`, `sent`, `failed`, `uncertain` or `expired`.
     pub delivery: Option<String>,
     /// For failed replies: the server's words.
     pub error: Option<String>,
@@ -494,6 +524,31 @@ impl Store {
              WHERE state = 'sending'",
             [],
         )?)
+    }
+
+    /// Ends every queued reply whose promise is past by `now` as `expired` (and takes it out
+    /// of the ledger, as a failed one): the recipients, for the log.
+    pub fn expire(&mut self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let expired: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, recipient FROM outbox
+                 WHERE state = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?1",
+            )?;
+            let rows = stmt.query_map([secs(now)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (id, _) in &expired {
+            tx.execute(
+                "UPDATE outbox SET state = 'expired',
+                        error = 'not sent by the time it promised' WHERE id = ?1",
+                [id],
+            )?;
+            tx.execute("DELETE FROM ledger WHERE outbox_id = ?1", [id])?;
+            tx.execute("DELETE FROM reply_log WHERE outbox_id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(expired.into_iter().map(|(_, to)| to).collect())
     }
 
     /// Claims the next reply due at `now`: marks it `sending` and commits before returning it.
@@ -751,15 +806,16 @@ fn queue(
 ) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO outbox (decision_id, reply_id, envelope_from, recipient, message, state,
-                             next_attempt)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6)",
+                             next_attempt, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?7)",
         params![
             decision_id,
             reply.reply_id,
             reply.envelope_from,
             reply.recipient,
             reply.message,
-            secs(now)
+            secs(now),
+            reply.expires.map(secs)
         ],
     )?;
     let outbox_id = tx.last_insert_rowid();
@@ -884,6 +940,7 @@ mod tests {
             message: b"bytes",
             triggers: &[Trigger::OutsideHours],
             thread: "id:m1@x.example",
+            expires: None,
         };
         assert!(s.record(&rec(11, Some(q.clone())), now).expect("record"));
         assert!(
@@ -922,6 +979,7 @@ mod tests {
             message: b"bytes",
             triggers: &[Trigger::OutsideHours],
             thread: "id:m1@x.example",
+            expires: None,
         };
         s.record(&rec(1, Some(q)), now).expect("record");
         let o = s.claim(now).expect("claim").expect("one");
@@ -1032,16 +1090,27 @@ mod tests {
             conn.execute(
                 "INSERT INTO decision (mailbox, uidvalidity, uid, subject, received, decided_at,
                                        action, reason)
-                 VALUES ('INBOX', 1, 1, 'Hola', 0, 0, 'skip', 'no-trigger')",
+                 VALUES ('INBOX', 1, 1, 'Hola', 0, 0, 'skip', 'no-trigger'),
+                        ('INBOX', 1, 2, 'Web', 0, 0, 'reply', 'outside-hours')",
                 [],
             )
             .expect("insert");
+            conn.execute(
+                "INSERT INTO outbox (decision_id, reply_id, envelope_from, recipient, message,
+                                     state, next_attempt)
+                 VALUES (2, 'r@x', 'ana@x', 'laura@x', x'00', 'sent', 0)",
+                [],
+            )
+            .expect("outbox");
         }
-        let s = Store::open(&path).expect("migrate");
+        let mut s = Store::open(&path).expect("migrate");
         let h = s.history(10).expect("history");
-        assert_eq!(h.len(), 1);
-        assert_eq!(h[0].reason, "no-trigger");
-        assert!(h[0].findings.is_empty());
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[1].reason, "no-trigger");
+        assert!(h[1].findings.is_empty());
+        // The outbox, rebuilt for `expired`, keeps its rows.
+        assert_eq!(h[0].delivery.as_deref(), Some("sent"));
+        assert!(s.expire(DateTime::UNIX_EPOCH).expect("expire").is_empty());
         let version: i64 = s
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))

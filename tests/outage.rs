@@ -99,3 +99,45 @@ async fn replies_wait_while_smtp_is_down_and_5xx_is_recorded() {
     );
     assert!(history.iter().any(|h| h["delivery"] == "sent"));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_reply_not_sent_before_its_promise_expires() {
+    let _one = SERIAL.lock().await;
+    let s = outage_servers();
+    let mut ana = Daemon::new(
+        s,
+        "ana",
+        Setup {
+            reply: "max_age = \"3s\"",
+            ..Setup::default()
+        },
+    );
+    let (client, client_pw) = s.user("client");
+    ana.start();
+    s.control("stop-smtp");
+    let m = client_mail(
+        &client,
+        &ana.address,
+        "Caducada",
+        "Hola",
+        &[&format!("Return-Path: <{client}>")],
+    );
+    s.append(&ana.address, &ana.password, "INBOX", &m).await;
+    ana.wait_log("cannot send the reply yet", Duration::from_secs(20));
+    ana.wait_log("reply expired", Duration::from_secs(20));
+    s.control("start-smtp");
+    let got = s
+        .wait_for(&client, &client_pw, 1, Duration::from_secs(4))
+        .await;
+    assert!(
+        got.is_empty(),
+        "an expired reply is never sent:\n{}",
+        ana.log()
+    );
+    ana.stop(Duration::from_secs(5));
+    let history = ana.history();
+    assert!(
+        history.iter().any(|h| h["delivery"] == "expired"),
+        "{history:?}"
+    );
+}

@@ -614,7 +614,7 @@ impl Context {
                 .as_ref()
                 .and_then(|m| greet::given_name(m.name.as_deref()?, &m.address)),
             client_address: to.to_string(),
-            subject: msg.subject.clone(),
+            subject: bounded(&msg.subject, MAX_SUBJECT),
             received: speaker.at(a.received),
             request: deadline.is_some(),
             deadline: deadline_at,
@@ -843,13 +843,7 @@ pub fn reply(
         .header(ContentType::TEXT_PLAIN);
     if let Some(id) = &msg.message_id {
         builder = builder.in_reply_to(format!("<{id}>"));
-        let refs: Vec<String> = msg
-            .references
-            .iter()
-            .chain(std::iter::once(id))
-            .map(|r| format!("<{r}>"))
-            .collect();
-        builder = builder.references(refs.join(" "));
+        builder = builder.references(references(msg, id));
     }
     let message = builder.body(text.clone()).map_err(|e| build(&e))?;
     let bytes = message.formatted();
@@ -866,7 +860,8 @@ pub fn reply(
 
 /// `Re: ` + the original subject, without stacking prefixes.
 fn reply_subject(original: &str) -> String {
-    let original = original.trim();
+    let original = bounded(original.trim(), MAX_SUBJECT);
+    let original = original.as_str();
     let lower = original.to_lowercase();
     if lower.starts_with("re:") {
         original.to_string()
@@ -875,6 +870,48 @@ fn reply_subject(original: &str) -> String {
     } else {
         format!("Re: {original}")
     }
+}
+
+/// The most of the client's subject a reply repeats, in characters.
+const MAX_SUBJECT: usize = 200;
+
+/// The most ids a reply's `References` holds: the thread's root and the latest ones (RFC 5322
+/// §3.6.4 lets a long list be trimmed), so 3,000 references never make a 121 KB reply.
+const MAX_REFERENCES: usize = 10;
+
+/// `text` cut to at most `max` characters at a word boundary, with "…" when cut.
+fn bounded(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    let at_word = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end())
+}
+
+/// The ids for a reply's `References`: the original's, trimmed to [`MAX_REFERENCES`] with the
+/// root kept, then the original's own id.
+fn references(msg: &Inbound, id: &str) -> String {
+    let refs = &msg.references;
+    let keep = MAX_REFERENCES - 1;
+    let chosen: Vec<&String> = if refs.len() > keep {
+        refs.iter()
+            .take(1)
+            .chain(refs.iter().skip(refs.len() - (keep - 1)))
+            .collect()
+    } else {
+        refs.iter().collect()
+    };
+    chosen
+        .into_iter()
+        .map(String::as_str)
+        .chain(std::iter::once(id))
+        .map(|r| format!("<{r}>"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A Message-ID for the reply, derived from what identifies the decision, so deciding the same
@@ -1036,6 +1073,27 @@ mod tests {
             format_instant(Lang::En, tz, new_year, t),
             "Monday 4 January 2027 at 13:00 (Madrid time)"
         );
+    }
+
+    #[test]
+    fn long_subjects_and_references_are_bounded() {
+        let long = "palabra ".repeat(10_000);
+        let subject = reply_subject(&long);
+        assert!(
+            subject.chars().count() <= MAX_SUBJECT + 4,
+            "{}",
+            subject.len()
+        );
+        assert!(subject.ends_with("palabra…"), "cut at a word: {subject}");
+        let refs: String = (0..3000).map(|i| format!("<r{i}@x>\r\n ")).collect();
+        let raw =
+            format!("Return-Path: <a@x>\r\nReferences: {refs}\r\nMessage-ID: <m@x>\r\n\r\nHi\r\n");
+        let msg = Inbound::parse(raw.as_bytes());
+        assert_eq!(msg.references.len(), 3000);
+        let got = references(&msg, "m@x");
+        assert_eq!(got.matches('<').count(), MAX_REFERENCES);
+        assert!(got.starts_with("<r0@x> <r2992@x>"), "{got}");
+        assert!(got.ends_with("<r2999@x> <m@x>"), "{got}");
     }
 
     #[test]
