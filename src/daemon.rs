@@ -256,6 +256,38 @@ impl Backoff {
     }
 }
 
+/// How often the same error is logged again while it repeats.
+const REPEAT_PERIOD: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Logs an error that repeats once per [`REPEAT_PERIOD`], with how often it happened meanwhile,
+/// instead of once per attempt.
+#[derive(Debug, Default)]
+struct Repeated {
+    last: Option<(String, DateTime<Utc>)>,
+    silenced: u64,
+}
+
+impl Repeated {
+    /// Whether to log `message` now: `Some` with a note of the repeats left out, or `None`.
+    fn note(&mut self, message: &str, now: DateTime<Utc>) -> Option<String> {
+        match &self.last {
+            Some((last, at)) if last == message && now - *at < REPEAT_PERIOD => {
+                self.silenced += 1;
+                None
+            }
+            _ => {
+                let note = match self.silenced {
+                    0 => String::new(),
+                    n => format!(" (and {n} more times since the last report)"),
+                };
+                self.last = Some((message.to_string(), now));
+                self.silenced = 0;
+                Some(note)
+            }
+        }
+    }
+}
+
 fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.75 + fastrand::f64() * 0.5)
 }
@@ -306,6 +338,7 @@ impl Watcher {
 
     async fn run(&mut self) {
         let mut backoff = Backoff::new(RECONNECT_FIRST, RECONNECT_MAX);
+        let mut repeated = Repeated::default();
         loop {
             match self.session(&mut backoff).await {
                 Ok(Ended::Cancelled) => return,
@@ -326,7 +359,13 @@ impl Watcher {
                     } else {
                         backoff.next()
                     };
-                    tracing::warn!("imap: {e:#}; reconnecting in {:.1} s", wait.as_secs_f64());
+                    if let Some(times) = repeated.note(&format!("{e:#}"), clock::now()) {
+                        tracing::warn!(
+                            "imap: {e:#}; reconnecting in {:.1} s{}",
+                            wait.as_secs_f64(),
+                            times
+                        );
+                    }
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
                         () = self.cancel.cancelled() => return,
@@ -411,7 +450,6 @@ impl Watcher {
     /// a reload or shutdown.
     async fn session(&mut self, backoff: &mut Backoff) -> Result<Ended, WatchError> {
         let (mut session, _, runtime) = self.open().await?;
-        backoff.reset();
         let idle = imap::has_idle(&mut session).await?;
         let (server, _) = &runtime.imap;
         tracing::info!(
@@ -423,6 +461,9 @@ impl Watcher {
         );
         loop {
             self.catch_up(&mut session, &runtime).await?;
+            // Only a connection that got its work done resets the backoff: one that logs in and
+            // then fails (a state store that cannot be written, say) keeps backing off.
+            backoff.reset();
             if self.cancel.is_cancelled() {
                 let _ = session.logout().await;
                 return Ok(Ended::Cancelled);
@@ -719,6 +760,8 @@ impl Sender {
 
     async fn run(&mut self) {
         let mut filing = Backoff::new(RECONNECT_FIRST, RECONNECT_MAX);
+        let mut failing = Backoff::new(RECONNECT_FIRST, RECONNECT_MAX);
+        let mut repeated = Repeated::default();
         let mut filing_due = tokio::time::Instant::now();
         loop {
             if self.cancel.is_cancelled() {
@@ -747,9 +790,23 @@ impl Sender {
                 self.sent_folder = None;
             }
             match self.send_one().await {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(e) => tracing::error!("outbox: {e:#}"),
+                Ok(true) => {
+                    failing.reset();
+                    continue;
+                }
+                Ok(false) => failing.reset(),
+                Err(e) => {
+                    if let Some(times) = repeated.note(&format!("{e:#}"), clock::now()) {
+                        tracing::error!("outbox: {e:#}{times}");
+                    }
+                    // A store that cannot be written fails at once: wait before the next try.
+                    let wait = failing.next();
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = self.cancel.cancelled() => return,
+                    }
+                    continue;
+                }
             }
             if tokio::time::Instant::now() >= filing_due {
                 match self.file_sent().await {
@@ -938,4 +995,24 @@ pub async fn check_servers(runtime: &Runtime) -> (Vec<String>, bool) {
         }
     }
     (lines, ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_error_is_logged_once_per_period_with_a_count() {
+        let t0 = DateTime::<Utc>::UNIX_EPOCH;
+        let at = |s: i64| t0 + chrono::Duration::seconds(s);
+        let mut r = Repeated::default();
+        assert_eq!(r.note("disk full", at(0)).as_deref(), Some(""));
+        for s in 1..100 {
+            assert_eq!(r.note("disk full", at(s)), None);
+        }
+        let again = r.note("disk full", at(301)).expect("after the period");
+        assert!(again.contains("99 more times"), "{again}");
+        // Another error is logged at once.
+        assert_eq!(r.note("login refused", at(302)).as_deref(), Some(""));
+    }
 }

@@ -659,3 +659,102 @@ async fn careless_responder_with_fresh_bounce_addresses_gets_one_reply() {
     );
     ana.stop(Duration::from_secs(10));
 }
+
+/// A small tmpfs, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path) -> SmallDisk {
+        std::fs::create_dir_all(dir).expect("mount point");
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(dir)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a tmpfs (run as root, as CI does): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk(dir.to_path_buf())
+    }
+
+    /// Writes zeros until the disk is full.
+    fn fill(&self) {
+        use std::io::Write as _;
+        let mut f = std::fs::File::create(self.0.join("filler")).expect("filler");
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.0.join("filler")).expect("remove filler");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_full_state_disk_backs_off_quietly_and_recovers() {
+    let s = servers();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let disk = SmallDisk::mount(&scratch.path().join("state"));
+    let state = disk.0.join("state.sqlite3");
+    let mut ana = Daemon::new(
+        s,
+        "full",
+        Setup {
+            state: state.to_str().expect("path"),
+            ..Setup::default()
+        },
+    );
+    ana.start();
+    disk.fill();
+    let before = ana.log().lines().count();
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        let (client, pw) = s.user(&format!("full-client{i}"));
+        let subject = format!("Con el disco lleno {i}");
+        let m = client_mail(&client, &ana.address, &subject, "Hola", &[]);
+        s.deliver(&client, &ana.address, &m).await;
+        clients.push((client, pw));
+    }
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let log = ana.log();
+    let lines: Vec<&str> = log.lines().skip(before).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("full") || l.contains("disk")),
+        "the failure is logged:\n{log}"
+    );
+    // Backing off (0.5 s doubling to 60 s), not a login every 0.5 s: at most six attempts in
+    // 20 s, the error itself reported once.
+    let attempts = lines
+        .iter()
+        .filter(|l| l.contains("imap: watching"))
+        .count();
+    assert!(attempts <= 6, "{attempts} reconnects in 20 s:\n{log}");
+    let errors = lines.iter().filter(|l| l.contains("disk is full")).count();
+    assert_eq!(errors, 1, "the same error once per period:\n{log}");
+    // Space again: every client gets its one reply.
+    disk.free();
+    for (client, pw) in &clients {
+        let got = s.wait_for(client, pw, 1, Duration::from_secs(90)).await;
+        assert_eq!(
+            got.len(),
+            1,
+            "{client}: one reply after the disk had room:\n{}",
+            ana.log()
+        );
+    }
+    ana.stop(Duration::from_secs(10));
+}

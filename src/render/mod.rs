@@ -836,7 +836,7 @@ pub fn reply(
         .from(from.clone())
         .to(to_box)
         .subject(subject.clone())
-        .date(SystemTime::from(now))
+        .date(SystemTime::from(header_date(now)))
         .message_id(Some(format!("<{message_id}>")))
         .header(AutoSubmitted)
         .header(AutoResponseSuppress)
@@ -856,6 +856,15 @@ pub fn reply(
         message_id,
         bytes,
     })
+}
+
+/// `now` as a Date header can hold it: HTTP-date formatting (lettre, httpdate) takes only
+/// 1970 to 9999, and `plazo preview` decides at a mail's own Date, which may be anything.
+fn header_date(now: DateTime<Utc>) -> DateTime<Utc> {
+    let last = DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+        .map(|d| d.to_utc())
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    now.clamp(DateTime::<Utc>::UNIX_EPOCH, last)
 }
 
 /// `Re: ` + the original subject, without stacking prefixes.

@@ -283,6 +283,8 @@ pub struct Daemon {
     pub address: String,
     /// Freelancer password.
     pub password: String,
+    /// The state file.
+    state_path: PathBuf,
 }
 
 /// Settings for a daemon's config.
@@ -293,6 +295,8 @@ pub struct Setup<'a> {
     pub schedule: &'a str,
     /// SMTP security: "starttls" or "tls".
     pub smtp_security: &'a str,
+    /// The state file, relative to the daemon's folder or absolute.
+    pub state: &'a str,
 }
 
 impl Default for Setup<'_> {
@@ -301,6 +305,7 @@ impl Default for Setup<'_> {
             reply: "",
             schedule: CLOSED_NOW,
             smtp_security: "starttls",
+            state: "state.sqlite3",
         }
     }
 }
@@ -381,8 +386,9 @@ password_file = "password"
 ca_file = "{ca}"
 
 [state]
-path = "state.sqlite3"
+path = "{state}"
 "#,
+            state = setup.state,
             reply = setup.reply,
             // Every test user is at example.test: no cap per domain unless a test sets one.
             domain_cap = if setup.reply.contains("per_domain_hourly") {
@@ -395,11 +401,13 @@ path = "state.sqlite3"
             ca = servers.ca_file.display(),
         );
         std::fs::write(dir.path().join("config.toml"), config).expect("config");
+        let state_path = dir.path().join(setup.state);
         Daemon {
             dir,
             child: None,
             address,
             password,
+            state_path,
         }
     }
 
@@ -546,7 +554,7 @@ path = "state.sqlite3"
 
     /// The state file.
     pub fn state(&self) -> PathBuf {
-        self.dir.path().join("state.sqlite3")
+        self.state_path.clone()
     }
 }
 
