@@ -597,7 +597,8 @@ async fn authorization_server_down_backs_off_keeps_the_grant_and_recovers() {
     provider.seed(&ana).await;
     // The provider in trouble (503), then gone altogether.
     ana.spawn(&["run"]);
-    ana.wait_log_count("reconnecting in", 2, Duration::from_secs(15));
+    // The same error again is logged once per period (with a count), so one line shows it.
+    ana.wait_log_count("reconnecting in", 1, Duration::from_secs(15));
     /// Starts the provider again even if the test fails, for the tests after it.
     struct Restart<'a>(&'a Servers);
     impl Drop for Restart<'_> {
@@ -608,7 +609,8 @@ async fn authorization_server_down_backs_off_keeps_the_grant_and_recovers() {
     let _restart = Restart(s);
     s.control("stop-oauth");
     let gone = ana.log().matches("reconnecting in").count();
-    ana.wait_log_count("reconnecting in", gone + 2, Duration::from_secs(20));
+    // Another error (the endpoint refuses connections): logged at once, still backing off.
+    ana.wait_log_count("reconnecting in", gone + 1, Duration::from_secs(20));
     assert!(
         !ana.log().contains("run `plazo auth login`"),
         "no pause for an outage:\n{}",
