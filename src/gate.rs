@@ -299,10 +299,10 @@ fn is_auto_reply(msg: &Inbound) -> bool {
 
 /// The message ids this mail answers: `In-Reply-To` and `References`.
 fn ids_of(msg: &Inbound) -> impl Iterator<Item = &str> {
-    let in_reply_to = msg
-        .header("in-reply-to")
-        .flat_map(|v| v.split(['<', '>', ' ', ',']).filter(|s| s.contains('@')));
-    in_reply_to.chain(msg.references.iter().map(String::as_str))
+    msg.in_reply_to
+        .iter()
+        .chain(&msg.references)
+        .map(String::as_str)
 }
 
 /// An id of plazo's own making ([`crate::render`]: `plazo.<16 hex>.<seconds>@domain`), whoever

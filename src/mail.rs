@@ -46,6 +46,8 @@ pub struct Inbound {
     pub message_id: Option<String>,
     /// The References ids, without angle brackets, oldest first.
     pub references: Vec<String>,
+    /// The In-Reply-To ids, without angle brackets.
+    pub in_reply_to: Vec<String>,
     /// The decoded subject on one line ("" when missing).
     pub subject: String,
     /// The Date header.
@@ -143,6 +145,7 @@ impl Inbound {
                 .message_id()
                 .map(|id| one_line(id.trim_matches(['<', '>']))),
             references: ids(msg.references()),
+            in_reply_to: ids(msg.in_reply_to()),
             subject,
             date: msg.date().and_then(to_chrono),
             return_path,
@@ -169,6 +172,7 @@ impl Inbound {
         Inbound {
             message_id: None,
             references: Vec::new(),
+            in_reply_to: Vec::new(),
             subject: String::new(),
             date: None,
             return_path: ReturnPath::Missing,

@@ -85,10 +85,7 @@ pub fn thread_key(msg: &Inbound, sender: &str) -> String {
     if let Some(root) = msg.references.first() {
         return format!("id:{}", root.to_lowercase());
     }
-    let in_reply_to = msg
-        .header("in-reply-to")
-        .flat_map(|v| v.split(['<', '>', ' ', ',']))
-        .find(|s| s.contains('@'));
+    let in_reply_to = msg.in_reply_to.first().map(String::as_str);
     if let Some(id) = in_reply_to.or(msg.message_id.as_deref()) {
         return format!("id:{}", id.to_lowercase());
     }

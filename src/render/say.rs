@@ -75,18 +75,19 @@ impl Speaker {
     /// The instant in the freelancer's zone, with the client's time beside it when theirs
     /// differs: "mañana a las 13:00 (a las 6:00 en tu hora)".
     pub fn at(&self, t: DateTime<Utc>) -> String {
-        self.say(t, Edge::End, false)
+        self.pair(t, Edge::End).0
     }
 
     /// Like [`Speaker::at`], with the freelancer's zone named: "mañana a las 13:00 (hora de
     /// Madrid; a las 6:00 en tu hora)".
     pub fn at_zoned(&self, t: DateTime<Utc>) -> String {
-        self.say(t, Edge::End, true)
+        self.pair(t, Edge::End).1
     }
 
     /// An opening (the start of working time): midnight is the start of its own day.
     pub fn opening(&self, t: DateTime<Utc>, zoned: bool) -> String {
-        self.say(t, Edge::Start, zoned)
+        let (plain, with_zone) = self.pair(t, Edge::Start);
+        if zoned { with_zone } else { plain }
     }
 
     /// [`Speaker::at`] and [`Speaker::at_zoned`] at once (the day and clock are worked out once).
@@ -99,6 +100,8 @@ impl Speaker {
         self.pair(t, Edge::Start)
     }
 
+    /// The instant, plain and with the zone named, the client's time beside both when theirs
+    /// differs.
     fn pair(&self, t: DateTime<Utc>, edge: Edge) -> (String, String) {
         let own = self.local(t, edge);
         let zone = self.zone();
@@ -115,33 +118,6 @@ impl Speaker {
                 let zoned = format!("{own} ({zone})");
                 (own, zoned)
             }
-        }
-    }
-
-    fn say(&self, t: DateTime<Utc>, edge: Edge, zoned: bool) -> String {
-        if zoned {
-            return self.zoned(t, edge);
-        }
-        let own = self.local(t, edge);
-        match self.client_time(t, edge) {
-            Some(theirs) => match self.lang {
-                Lang::Es => format!("{own} ({theirs} en tu hora)"),
-                Lang::En => format!("{own} ({theirs} your time)"),
-            },
-            None => own,
-        }
-    }
-
-    /// The instant with the zone named.
-    fn zoned(&self, t: DateTime<Utc>, edge: Edge) -> String {
-        let own = self.local(t, edge);
-        let zone = self.zone();
-        match self.client_time(t, edge) {
-            Some(theirs) => match self.lang {
-                Lang::Es => format!("{own} ({zone}; {theirs} en tu hora)"),
-                Lang::En => format!("{own} ({zone}; {theirs} your time)"),
-            },
-            None => format!("{own} ({zone})"),
         }
     }
 
