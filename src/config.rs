@@ -384,6 +384,8 @@ pub struct Server {
     pub mailbox: String,
     /// Polling interval when the server has no IDLE (IMAP only).
     pub poll_interval: Duration,
+    /// How long IDLE may stay silent before the connection is checked (IMAP only).
+    pub idle_check: Duration,
     /// The folder replies are saved to; `None` = the SPECIAL-USE `\Sent` mailbox (IMAP only).
     pub sent_folder: Option<String>,
     /// An extra trust anchor (PEM), for self-signed servers.
@@ -565,6 +567,7 @@ struct RawServer {
     password_command: String,
     mailbox: String,
     poll_interval: String,
+    idle_check: String,
     sent_folder: String,
     ca_file: String,
 }
@@ -599,7 +602,7 @@ impl Default for RawState {
 }
 
 /// Keys that only make sense for IMAP.
-const IMAP_ONLY: [&str; 3] = ["mailbox", "poll_interval", "sent_folder"];
+const IMAP_ONLY: [&str; 4] = ["mailbox", "poll_interval", "idle_check", "sent_folder"];
 
 // ---------------------------------------------------------------------------------------------
 // Loading.
@@ -1235,7 +1238,12 @@ impl Checker<'_, '_> {
     ) -> Option<Server> {
         let mut ok = true;
         if name == "smtp" {
-            let given = [&raw.mailbox, &raw.poll_interval, &raw.sent_folder];
+            let given = [
+                &raw.mailbox,
+                &raw.poll_interval,
+                &raw.idle_check,
+                &raw.sent_folder,
+            ];
             for (k, value) in IMAP_ONLY.into_iter().zip(given) {
                 if !value.is_empty() {
                     ok = false;
@@ -1335,6 +1343,22 @@ impl Checker<'_, '_> {
         } else {
             self.duration(&key(&[name, "poll_interval"]), &raw.poll_interval)
         };
+        let idle_check = if raw.idle_check.is_empty() {
+            Some(Duration::minutes(3))
+        } else {
+            let path = key(&[name, "idle_check"]);
+            self.duration(&path, &raw.idle_check).and_then(|d| {
+                if d < Duration::seconds(1) || d > Duration::minutes(25) {
+                    self.report(
+                        &path,
+                        "must be between 1s and 25m (Dovecot sends a keepalive every 2m)",
+                    );
+                    None
+                } else {
+                    Some(d)
+                }
+            })
+        };
         Some(Server {
             host: raw.host.trim().to_string(),
             port,
@@ -1346,6 +1370,7 @@ impl Checker<'_, '_> {
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "INBOX".into()),
             poll_interval: poll_interval?,
+            idle_check: idle_check?,
             sent_folder: Some(raw.sent_folder.trim().to_string()).filter(|s| !s.is_empty()),
             ca_file: Some(raw.ca_file.trim())
                 .filter(|c| !c.is_empty())

@@ -35,7 +35,7 @@ use crate::smtp::{Mailer, SendError};
 use crate::store::{AwaySetting, Cursor, Queued, Record, Store};
 
 /// IDLE is re-issued after this long (servers may drop an IDLE after 30 minutes, RFC 2177).
-const IDLE_PERIOD: Duration = Duration::from_secs(25 * 60);
+const IDLE_PERIOD: Duration = Duration::from_secs(10 * 60);
 /// First and longest wait between reconnections.
 const RECONNECT_FIRST: Duration = Duration::from_millis(500);
 const RECONNECT_MAX: Duration = Duration::from_secs(60);
@@ -473,7 +473,8 @@ impl Watcher {
             }
             let wake = self.cancel.child_token();
             let woken = if idle {
-                let waiting = imap::idle(session, IDLE_PERIOD, &wake);
+                let check = server.idle_check.to_std().unwrap_or(IDLE_PERIOD);
+                let waiting = imap::idle(session, IDLE_PERIOD, check, &wake);
                 tokio::pin!(waiting);
                 let (back, woken) = loop {
                     tokio::select! {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_imap::types::{Fetch, NameAttribute, UnsolicitedResponse};
 use async_imap::{Client, Session};
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -25,6 +25,9 @@ use crate::oauth::{self, AuthError, Credential, TokenSource};
 
 /// How long one network step may take before the connection counts as dead.
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long DONE may take to be answered after a silent IDLE.
+const DONE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The keyword set on answered originals, so the freelancer sees it in any mail client.
 pub const KEYWORD: &str = "$AutoReplied";
@@ -56,6 +59,16 @@ pub enum ImapError {
     /// A step took too long.
     #[error("the server did not answer within {0:?}")]
     Timeout(Duration),
+    /// The connection went silent: nothing during IDLE, and no answer to DONE.
+    #[error(
+        "the connection is dead: nothing from the server for {quiet:?} in IDLE, and no answer to DONE within {answer:?}"
+    )]
+    Silent {
+        /// How long IDLE was silent.
+        quiet: Duration,
+        /// How long DONE waited.
+        answer: Duration,
+    },
     /// The TLS settings cannot be used.
     #[error("TLS setup: {0}")]
     Tls(String),
@@ -594,29 +607,56 @@ pub enum Woken {
 }
 
 /// Waits in IDLE for at most `period`, or until `stop` is cancelled; hands the session back.
+///
+/// A connection can die without a FIN (a NAT that forgot it, a frozen server), and TCP would
+/// only notice when something is written. So IDLE never stays silent longer than `check`: when
+/// the server has sent nothing for that long (Dovecot says `* OK Still here` every 2 minutes),
+/// DONE is sent, and a server that does not answer it within `check` (at most 30 s) is gone.
+/// A frozen server is noticed within `check` plus that, and IDLE is re-issued at least every
+/// `period` in any case.
 pub async fn idle(
     session: ImapSession,
     period: Duration,
+    check: Duration,
     stop: &CancellationToken,
 ) -> Result<(ImapSession, Woken), ImapError> {
+    use async_imap::imap_proto::{Response, Status};
     let mut handle = session.idle();
     step(handle.init()).await?;
-    let woken = {
-        let (wait, interrupt) = handle.wait_with_timeout(period);
-        tokio::select! {
-            r = wait => match r? {
-                async_imap::extensions::idle::IdleResponse::NewData(_) => Woken::News,
-                async_imap::extensions::idle::IdleResponse::Timeout => Woken::Timeout,
-                async_imap::extensions::idle::IdleResponse::ManualInterrupt => Woken::Stopped,
+    let end = tokio::time::Instant::now() + period;
+    let woken = loop {
+        let left = end.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break Woken::Timeout;
+        }
+        let wait = left.min(check);
+        let next = tokio::select! {
+            r = tokio::time::timeout(wait, handle.next()) => r,
+            () = stop.cancelled() => break Woken::Stopped,
+        };
+        match next {
+            // Silent for `check` (or the period is over): DONE tells whether it is alive.
+            Err(_) => break Woken::Timeout,
+            Ok(None) => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into()),
+            Ok(Some(Err(e))) => return Err(e.into()),
+            Ok(Some(Ok(response))) => match response.parsed() {
+                // Keepalives ("* OK Still here") and the continuation: nothing new.
+                Response::Data {
+                    status: Status::Ok, ..
+                }
+                | Response::Continue { .. } => {}
+                _ => break Woken::News,
             },
-            () = stop.cancelled() => {
-                drop(interrupt);
-                Woken::Stopped
-            }
         }
     };
-    let session = step(handle.done()).await?;
-    Ok((session, woken))
+    let answer = check.min(DONE_TIMEOUT);
+    match tokio::time::timeout(answer, handle.done()).await {
+        Ok(session) => Ok((session?, woken)),
+        Err(_) => Err(ImapError::Silent {
+            quiet: check,
+            answer,
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,46 @@ async fn dovecot_restart_under_idle_reconnects_and_answers() {
     ana.stop(Duration::from_secs(5));
 }
 
+/// Thaws the servers even when the test fails half-way.
+struct Thaw<'a>(&'a common::servers::Servers);
+
+impl Drop for Thaw<'_> {
+    fn drop(&mut self) {
+        self.0.signal_group("dovecot", "CONT");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_frozen_imap_server_is_noticed_during_idle() {
+    let _one = SERIAL.lock().await;
+    let s = outage_servers();
+    let mut ana = Daemon::new(
+        s,
+        "ana",
+        Setup {
+            imap: "idle_check = \"2s\"\n",
+            ..Setup::default()
+        },
+    );
+    let (client, client_pw) = s.user("client");
+    ana.start();
+    ana.wait_log("imap: watching", Duration::from_secs(10));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A server that still holds the connection but says nothing: no FIN, no RST.
+    s.signal_group("dovecot", "STOP");
+    let thaw = Thaw(s);
+    // Silent for idle_check, then no answer to DONE within idle_check: 4 s, plus slack.
+    ana.wait_log("the connection is dead", Duration::from_secs(10));
+    drop(thaw);
+    let m = client_mail(&client, &ana.address, "Después", "¿Me llamas?", &[]);
+    s.deliver(&client, &ana.address, &m).await;
+    let got = s
+        .wait_for(&client, &client_pw, 1, Duration::from_secs(90))
+        .await;
+    assert_eq!(got.len(), 1, "answered after the thaw:\n{}", ana.log());
+    ana.stop(Duration::from_secs(5));
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn replies_wait_while_smtp_is_down_and_5xx_is_recorded() {
     let _one = SERIAL.lock().await;

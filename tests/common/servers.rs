@@ -126,6 +126,19 @@ impl Servers {
         );
     }
 
+    /// Sends `signal` (STOP, CONT…) to every process of a server (`dovecot`, `smtp`).
+    pub fn signal_group(&self, server: &str, signal: &str) {
+        let pid = std::fs::read_to_string(self.dir.join(format!("{server}.pid")))
+            .unwrap_or_else(|e| panic!("{server}.pid in {}: {e}", self.dir.display()));
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg("--")
+            .arg(format!("-{}", pid.trim()))
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} -- -{}", pid.trim());
+    }
+
     /// Creates a fresh user for this test: returns (address, password).
     pub fn user(&self, prefix: &str) -> (String, String) {
         let n = NEXT_USER.fetch_add(1, Ordering::SeqCst);
@@ -194,6 +207,7 @@ impl Servers {
                 password: PasswordSource::Env("UNUSED".into()),
                 mailbox: "INBOX".into(),
                 poll_interval: chrono::Duration::seconds(60),
+                idle_check: chrono::Duration::minutes(3),
                 sent_folder: None,
                 ca_file: Some(self.ca_file.clone()),
             },
@@ -297,6 +311,8 @@ pub struct Setup<'a> {
     pub smtp_security: &'a str,
     /// The state file, relative to the daemon's folder or absolute.
     pub state: &'a str,
+    /// Extra TOML appended to [imap].
+    pub imap: &'a str,
 }
 
 impl Default for Setup<'_> {
@@ -306,6 +322,7 @@ impl Default for Setup<'_> {
             schedule: CLOSED_NOW,
             smtp_security: "starttls",
             state: "state.sqlite3",
+            imap: "",
         }
     }
 }
@@ -376,7 +393,7 @@ security = "plain"
 username = "{address}"
 password_file = "password"
 poll_interval = "2s"
-
+{imap_extra}
 [smtp]
 host = "localhost"
 port = {smtp_port}
@@ -389,6 +406,7 @@ ca_file = "{ca}"
 path = "{state}"
 "#,
             state = setup.state,
+            imap_extra = setup.imap,
             reply = setup.reply,
             // Every test user is at example.test: no cap per domain unless a test sets one.
             domain_cap = if setup.reply.contains("per_domain_hourly") {
