@@ -26,7 +26,6 @@ use tokio_util::sync::CancellationToken;
 use crate::clock;
 use crate::config::{AuthMethod, Config, Server};
 use crate::imap::{self, ImapError, ImapSession, Woken};
-use crate::mail::Inbound;
 use crate::oauth::{AuthError, Credential, Standing, TokenSource};
 use crate::pipeline::{self, Action, Ledger, MemoryLedger, Moment};
 use crate::policy::Trigger;
@@ -42,8 +41,8 @@ const RECONNECT_MAX: Duration = Duration::from_secs(60);
 /// First and longest wait between attempts to send one reply.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(300);
-/// How many messages are fetched per command.
-const FETCH_BATCH: usize = 50;
+/// How many sizes are asked for per command.
+const SIZE_BATCH: usize = 500;
 /// How long shutdown waits for the tasks to finish their step.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
@@ -514,8 +513,14 @@ impl Watcher {
             return Ok(());
         };
         let uids = imap::uids_after(session, cursor.last_uid).await?;
-        for batch in uids.chunks(FETCH_BATCH) {
-            for fetched in imap::fetch(session, batch).await? {
+        // Sizes first, so that memory stays bounded whatever waits: small mail is fetched
+        // whole in batches of a few MiB, a large one only in the parts deciding reads.
+        let mut sized = Vec::new();
+        for chunk in uids.chunks(SIZE_BATCH) {
+            sized.extend(imap::sizes(session, chunk).await?);
+        }
+        for batch in imap::batches(&sized) {
+            for fetched in imap::fetch(session, &batch).await? {
                 self.decide(runtime, mailbox, cursor.uidvalidity, fetched)?;
             }
             if self.cancel.is_cancelled() {
@@ -534,7 +539,7 @@ impl Watcher {
         fetched: imap::Fetched,
     ) -> Result<(), WatchError> {
         let now = clock::now();
-        let msg = Inbound::parse(&fetched.raw);
+        let msg = fetched.parse();
         let arrival = fetched.arrival.unwrap_or(now);
         // `plazo away` may have changed the away days since the last mail: read at every one.
         let away = self.store.away()?;

@@ -504,30 +504,140 @@ pub async fn uids_after(session: &mut ImapSession, after: u32) -> Result<Vec<u32
     Ok(uids)
 }
 
-/// A fetched message.
+/// A fetched message: whole when small, else only what deciding it reads.
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// Its UID.
     pub uid: u32,
     /// INTERNALDATE: when the server received it.
     pub arrival: Option<DateTime<Utc>>,
-    /// The raw message.
-    pub raw: Vec<u8>,
+    /// What was fetched of it.
+    pub content: Content,
 }
 
-/// Fetches whole messages by UID (without setting \Seen).
-pub async fn fetch(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<Fetched>, ImapError> {
+/// What was fetched of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// The whole message.
+    Whole(Vec<u8>),
+    /// A large message: its header, and the start of the text part deciding it reads (with that
+    /// part's own MIME header, or `None` when the message is that part).
+    Excerpt {
+        /// The message header.
+        header: Vec<u8>,
+        /// The text part's MIME header (`BODY[n.MIME]`).
+        mime: Option<Vec<u8>>,
+        /// The first [`EXCERPT`] bytes of the text part, still transfer-encoded.
+        body: Vec<u8>,
+    },
+}
+
+impl Fetched {
+    /// Parses what was fetched.
+    pub fn parse(&self) -> crate::mail::Inbound {
+        match &self.content {
+            Content::Whole(raw) => crate::mail::Inbound::parse(raw),
+            Content::Excerpt { header, mime, body } => {
+                crate::mail::Inbound::parse_excerpt(header, mime.as_deref(), body)
+            }
+        }
+    }
+}
+
+/// A message up to this size is fetched whole; a larger one in parts.
+pub const WHOLE_LIMIT: u32 = 256 * 1024;
+/// At most this many bytes of whole messages are fetched at once.
+const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+/// At most this many messages are fetched at once.
+const BATCH_COUNT: usize = 50;
+/// How much of a large message's text part is fetched: the same 64 KiB the own-text cut keeps.
+pub const EXCERPT: u32 = 64 * 1024;
+/// A large message whose structure gives no text part: this much of its start is fetched.
+const PREFIX: u32 = 1024 * 1024;
+
+/// The sizes (RFC822.SIZE) of the messages `uids`, in UID order.
+pub async fn sizes(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<(u32, u32)>, ImapError> {
     if uids.is_empty() {
         return Ok(Vec::new());
     }
-    let set = uids
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
     let fetches: Vec<Fetch> = step(async {
         session
-            .uid_fetch(set, "(UID INTERNALDATE BODY.PEEK[])")
+            .uid_fetch(uid_set(uids), "(UID RFC822.SIZE)")
+            .await?
+            .try_collect()
+            .await
+    })
+    .await?;
+    let mut out: Vec<(u32, u32)> = fetches
+        .iter()
+        .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+        .collect();
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Splits sized messages into fetches: small ones together up to [`BATCH_BYTES`] and
+/// [`BATCH_COUNT`], each large one alone. Memory stays bounded by the batch whatever the mail.
+pub fn batches(sized: &[(u32, u32)]) -> Vec<Batch> {
+    let mut out = Vec::new();
+    let mut small: Vec<u32> = Vec::new();
+    let mut bytes = 0u64;
+    for &(uid, size) in sized {
+        if size > WHOLE_LIMIT {
+            if !small.is_empty() {
+                out.push(Batch::Whole(std::mem::take(&mut small)));
+                bytes = 0;
+            }
+            out.push(Batch::Large(uid));
+            continue;
+        }
+        if !small.is_empty()
+            && (small.len() == BATCH_COUNT || bytes + u64::from(size) > BATCH_BYTES)
+        {
+            out.push(Batch::Whole(std::mem::take(&mut small)));
+            bytes = 0;
+        }
+        small.push(uid);
+        bytes += u64::from(size);
+    }
+    if !small.is_empty() {
+        out.push(Batch::Whole(small));
+    }
+    out
+}
+
+/// One fetch of the catch-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Batch {
+    /// Small messages, fetched whole in one command.
+    Whole(Vec<u32>),
+    /// One large message, fetched in parts.
+    Large(u32),
+}
+
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Fetches one batch (without setting \Seen), in UID order.
+pub async fn fetch(session: &mut ImapSession, batch: &Batch) -> Result<Vec<Fetched>, ImapError> {
+    match batch {
+        Batch::Whole(uids) => fetch_whole(session, uids).await,
+        Batch::Large(uid) => Ok(fetch_large(session, *uid).await?.into_iter().collect()),
+    }
+}
+
+/// Fetches whole messages by UID.
+async fn fetch_whole(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<Fetched>, ImapError> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fetches: Vec<Fetch> = step(async {
+        session
+            .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
             .await?
             .try_collect()
             .await
@@ -539,12 +649,131 @@ pub async fn fetch(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<Fetche
             Some(Fetched {
                 uid: f.uid?,
                 arrival: f.internal_date().map(|d| d.to_utc()),
-                raw: f.body().unwrap_or_default().to_vec(),
+                content: Content::Whole(f.body().unwrap_or_default().to_vec()),
             })
         })
         .collect();
     out.sort_by_key(|f| f.uid);
     Ok(out)
+}
+
+/// Fetches a large message in parts: BODYSTRUCTURE and the header first, then the start of the
+/// text part deciding reads. A structure without a usable text part (or a server whose
+/// BODYSTRUCTURE cannot be parsed) gets the first [`PREFIX`] bytes of the message instead: the
+/// text comes before the attachments in nearly every mail.
+async fn fetch_large(session: &mut ImapSession, uid: u32) -> Result<Option<Fetched>, ImapError> {
+    use async_imap::imap_proto::{MessageSection, SectionPath};
+    let first: Vec<Fetch> = step(async {
+        session
+            .uid_fetch(
+                uid.to_string(),
+                "(UID INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER])",
+            )
+            .await?
+            .try_collect()
+            .await
+    })
+    .await?;
+    let Some(f) = first.iter().find(|f| f.uid == Some(uid)) else {
+        return Ok(None);
+    };
+    let arrival = f.internal_date().map(|d| d.to_utc());
+    let header = f.header().unwrap_or_default().to_vec();
+    let part = f.bodystructure().and_then(text_part);
+    let (items, body_path, mime_path) = match &part {
+        Some(path) if path.is_empty() => (
+            format!("(UID BODY.PEEK[TEXT]<0.{EXCERPT}>)"),
+            SectionPath::Full(MessageSection::Text),
+            None,
+        ),
+        Some(path) => {
+            let dotted = path
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(".");
+            (
+                format!("(UID BODY.PEEK[{dotted}.MIME] BODY.PEEK[{dotted}]<0.{EXCERPT}>)"),
+                SectionPath::Part(path.clone(), None),
+                Some(SectionPath::Part(path.clone(), Some(MessageSection::Mime))),
+            )
+        }
+        None => {
+            let fetches: Vec<Fetch> = step(async {
+                session
+                    .uid_fetch(uid.to_string(), format!("(UID BODY.PEEK[]<0.{PREFIX}>)"))
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
+            let raw = fetches
+                .iter()
+                .find(|f| f.uid == Some(uid))
+                .and_then(|f| f.body())
+                .unwrap_or_default()
+                .to_vec();
+            return Ok(Some(Fetched {
+                uid,
+                arrival,
+                content: Content::Whole(raw),
+            }));
+        }
+    };
+    let second: Vec<Fetch> = step(async {
+        session
+            .uid_fetch(uid.to_string(), items)
+            .await?
+            .try_collect()
+            .await
+    })
+    .await?;
+    let f = second.iter().find(|f| f.uid == Some(uid));
+    let body = f
+        .and_then(|f| f.section(&body_path))
+        .unwrap_or_default()
+        .to_vec();
+    let mime = mime_path.map(|p| f.and_then(|f| f.section(&p)).unwrap_or_default().to_vec());
+    Ok(Some(Fetched {
+        uid,
+        arrival,
+        content: Content::Excerpt { header, mime, body },
+    }))
+}
+
+/// The part a decision reads: the first text/plain that is not an attachment, else the first
+/// such text/html, depth first; forwarded messages (message/rfc822) are not entered. The path
+/// is empty when the message itself is that part; `None` when there is none.
+pub fn text_part(structure: &async_imap::imap_proto::BodyStructure<'_>) -> Option<Vec<u32>> {
+    use async_imap::imap_proto::BodyStructure;
+    fn walk<'a>(b: &'a BodyStructure<'a>, path: &mut Vec<u32>, found: &mut Vec<(Vec<u32>, bool)>) {
+        match b {
+            BodyStructure::Text { common, .. } => {
+                let attached = common
+                    .disposition
+                    .as_ref()
+                    .is_some_and(|d| d.ty.eq_ignore_ascii_case("attachment"));
+                let sub = &common.ty.subtype;
+                if !attached
+                    && (sub.eq_ignore_ascii_case("plain") || sub.eq_ignore_ascii_case("html"))
+                {
+                    found.push((path.clone(), sub.eq_ignore_ascii_case("plain")));
+                }
+            }
+            BodyStructure::Multipart { bodies, .. } => {
+                for (i, child) in bodies.iter().enumerate() {
+                    path.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+                    walk(child, path, found);
+                    path.pop();
+                }
+            }
+            BodyStructure::Basic { .. } | BodyStructure::Message { .. } => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(structure, &mut Vec::new(), &mut found);
+    let plain = found.iter().find(|(_, plain)| *plain);
+    plain.or(found.first()).map(|(p, _)| p.clone())
 }
 
 /// The mailbox marked SPECIAL-USE `\Sent`, if any.

@@ -168,6 +168,30 @@ impl Inbound {
         }
     }
 
+    /// Parses a large message from what was fetched of it: its header, and the start of the
+    /// text part deciding reads, with that part's MIME header (`None` when the message is a
+    /// single part). Never fails. [`Inbound::content_type`] stays the whole message's.
+    pub fn parse_excerpt(header: &[u8], mime: Option<&[u8]>, body: &[u8]) -> Inbound {
+        let header = trim_blank(header);
+        let mut raw = Vec::with_capacity(header.len() + body.len() + 512);
+        match mime {
+            None => raw.extend_from_slice(header),
+            Some(mime) => {
+                // The part's Content-* fields stand in for the message's.
+                raw.extend_from_slice(&without_content_fields(header));
+                raw.extend_from_slice(b"\r\n");
+                raw.extend_from_slice(trim_blank(mime));
+            }
+        }
+        raw.extend_from_slice(b"\r\n\r\n");
+        raw.extend_from_slice(body);
+        let mut inbound = Inbound::parse(&raw);
+        if mime.is_some() {
+            inbound.content_type = Inbound::parse(&[header, b"\r\n\r\n"].concat()).content_type;
+        }
+        inbound
+    }
+
     fn empty() -> Inbound {
         Inbound {
             message_id: None,
@@ -371,6 +395,35 @@ pub fn language(message: &str, subject: &str) -> Option<Lang> {
         .or_else(|| own.plus(Evidence::of(subject)).language())
         .or_else(|| crate::extract::language_by_verbs(message))
         .or_else(|| crate::extract::language_by_verbs(subject))
+}
+
+/// `bytes` without the blank lines at its end.
+fn trim_blank(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b'\r' | b'\n'))
+        .map_or(0, |i| i + 1);
+    &bytes[..end]
+}
+
+/// A header without its Content-Type and Content-Transfer-Encoding fields (folded lines too).
+fn without_content_fields(header: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(header.len());
+    let mut dropping = false;
+    for line in header.split_inclusive(|b| *b == b'\n') {
+        let continued = matches!(line.first(), Some(b' ' | b'\t'));
+        if !continued {
+            let name = line.split(|b| *b == b':').next().unwrap_or_default();
+            dropping = name.eq_ignore_ascii_case(b"content-type")
+                || name.eq_ignore_ascii_case(b"content-transfer-encoding");
+        }
+        if !dropping {
+            out.extend_from_slice(line);
+        }
+    }
+    let kept = trim_blank(&out).len();
+    out.truncate(kept);
+    out
 }
 
 #[cfg(test)]
