@@ -374,19 +374,66 @@ impl Watcher {
         }
     }
 
-    /// Connects, selects, and returns the session with the cursor settled.
+    /// Connects, selects, and returns the session with the cursor settled (after a new
+    /// UIDVALIDITY, once what arrived since the last decision is decided).
     async fn open(&mut self) -> Result<(ImapSession, imap::Selected, Arc<Runtime>), WatchError> {
         let runtime = self.runtime.borrow_and_update().clone();
         let (server, password) = &runtime.imap;
         let mut session = imap::connect(server, password).await?;
         let selected = imap::select(&mut session, &server.mailbox).await?;
-        self.settle_cursor(&server.mailbox, selected)?;
+        if let Some(since) = self.settle_cursor(&server.mailbox, selected)? {
+            self.rescan(&mut session, &runtime, selected, since).await?;
+        }
         Ok((session, selected, runtime))
     }
 
-    /// First start: baseline at UIDNEXT. A new UIDVALIDITY: baseline again (Message-IDs already
-    /// decided are still never answered twice).
-    fn settle_cursor(&mut self, mailbox: &str, sel: imap::Selected) -> Result<(), WatchError> {
+    /// After a new UIDVALIDITY: decides every message below the new UIDNEXT that arrived since
+    /// `since` (Message-IDs already decided are skipped as duplicates), then takes the new
+    /// baseline. The old cursor stays until this is done, so a crash half-way starts it again.
+    async fn rescan(
+        &mut self,
+        session: &mut ImapSession,
+        runtime: &Runtime,
+        sel: imap::Selected,
+        since: DateTime<Utc>,
+    ) -> Result<(), WatchError> {
+        let mailbox = runtime.imap.0.mailbox.as_str();
+        let uids: Vec<u32> = imap::uids_since(session, since)
+            .await?
+            .into_iter()
+            .filter(|u| *u < sel.uidnext)
+            .collect();
+        let mut sized = Vec::new();
+        for chunk in uids.chunks(SIZE_BATCH) {
+            sized.extend(imap::sizes(session, chunk).await?);
+        }
+        let mut decided = 0;
+        for batch in imap::batches(&sized) {
+            for fetched in imap::fetch(session, &batch).await? {
+                if fetched.arrival.is_some_and(|a| a >= since) {
+                    self.decide(runtime, mailbox, sel.uidvalidity, fetched)?;
+                    decided += 1;
+                }
+            }
+        }
+        tracing::info!("{mailbox}: {decided} message(s) that arrived since {since} decided");
+        self.set_cursor(
+            mailbox,
+            Cursor {
+                uidvalidity: sel.uidvalidity,
+                last_uid: sel.uidnext.saturating_sub(1),
+            },
+        )
+    }
+
+    /// First start: baseline at UIDNEXT. A new UIDVALIDITY (the mailbox recreated or restored):
+    /// returns when the latest decided message arrived, so that what came since is decided,
+    /// not lost; with nothing decided yet, baseline again.
+    fn settle_cursor(
+        &mut self,
+        mailbox: &str,
+        sel: imap::Selected,
+    ) -> Result<Option<DateTime<Utc>>, WatchError> {
         let baseline = Cursor {
             uidvalidity: sel.uidvalidity,
             last_uid: sel.uidnext.saturating_sub(1),
@@ -402,6 +449,14 @@ impl Watcher {
                 }
             }
             Some(c) => {
+                if let Some(since) = self.store.last_received(mailbox)? {
+                    tracing::warn!(
+                        "{mailbox}: UIDVALIDITY changed from {} to {}: deciding what arrived since {since}",
+                        c.uidvalidity,
+                        sel.uidvalidity,
+                    );
+                    return Ok(Some(since));
+                }
                 tracing::warn!(
                     "{mailbox}: UIDVALIDITY changed from {} to {}: starting again from UID {}",
                     c.uidvalidity,
@@ -418,7 +473,7 @@ impl Watcher {
                 self.set_cursor(mailbox, baseline)?;
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     fn set_cursor(&mut self, mailbox: &str, c: Cursor) -> Result<(), WatchError> {

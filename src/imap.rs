@@ -504,6 +504,19 @@ pub async fn uids_after(session: &mut ImapSession, after: u32) -> Result<Vec<u32
     Ok(uids)
 }
 
+/// The UIDs of the messages the server received on or after the day before `since` (SEARCH
+/// SINCE counts whole days in the server's zone), ascending.
+pub async fn uids_since(
+    session: &mut ImapSession,
+    since: DateTime<Utc>,
+) -> Result<Vec<u32>, ImapError> {
+    let day = (since - chrono::Duration::days(1)).format("%d-%b-%Y");
+    let found = step(session.uid_search(format!("SINCE {day}"))).await?;
+    let mut uids: Vec<u32> = found.into_iter().collect();
+    uids.sort_unstable();
+    Ok(uids)
+}
+
 /// A fetched message: whole when small, else only what deciding it reads.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -576,8 +589,8 @@ pub async fn sizes(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<(u32, 
     Ok(out)
 }
 
-/// Splits sized messages into fetches: small ones together up to [`BATCH_BYTES`] and
-/// [`BATCH_COUNT`], each large one alone. Memory stays bounded by the batch whatever the mail.
+/// Splits sized messages into fetches: small ones together up to 4 MiB and 50 messages, each
+/// large one alone. Memory stays bounded by the batch whatever the mail.
 pub fn batches(sized: &[(u32, u32)]) -> Vec<Batch> {
     let mut out = Vec::new();
     let mut small: Vec<u32> = Vec::new();

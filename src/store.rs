@@ -464,6 +464,16 @@ impl Store {
         Ok(())
     }
 
+    /// When the latest message decided in `mailbox` arrived (under any UIDVALIDITY).
+    pub fn last_received(&self, mailbox: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let secs: Option<i64> = self.conn.query_row(
+            "SELECT max(received) FROM decision WHERE mailbox = ?1",
+            [mailbox],
+            |r| r.get(0),
+        )?;
+        Ok(secs.and_then(|s| DateTime::from_timestamp(s, 0)))
+    }
+
     /// True when a message with this Message-ID was already decided (under any UIDVALIDITY).
     pub fn seen_message_id(&self, message_id: &str) -> Result<bool, StoreError> {
         Ok(self

@@ -411,7 +411,7 @@ async fn imap_over_implicit_tls_and_starttls_with_ca_file() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn new_uidvalidity_never_answers_a_message_twice() {
+async fn a_new_uidvalidity_loses_nothing_and_answers_nothing_twice() {
     let s = servers();
     let (address, password) = s.user("uv");
     let mut ana = Daemon::for_user(s, address, password, Setup::default());
@@ -442,14 +442,12 @@ async fn new_uidvalidity_never_answers_a_message_twice() {
     let (code, _) = ana.run_to_end(&["run", "--once"]);
     assert_eq!(code, Some(0), "{}", ana.log());
     assert_eq!(s.messages(&c1, &c1_pw, "INBOX").await.len(), 1);
-    // The mailbox is recreated: a new UIDVALIDITY. plazo starts again from its UIDNEXT; the old
-    // message appended again (same Message-ID) is not answered twice, a new one is answered.
+    // The mailbox is recreated (a new UIDVALIDITY), and before plazo reconnects it receives a
+    // new message, the old one again (a restored copy: same Message-ID) and an old message
+    // restored with its old INTERNALDATE. What arrived since the last decision is decided: the
+    // new one answered, the copy a duplicate, the old one left alone.
     admin.delete("Work").await.expect("delete");
     admin.create("Work").await.expect("create again");
-    let _ = admin.logout().await;
-    let (code, _) = ana.run_to_end(&["run", "--once"]);
-    assert_eq!(code, Some(0), "{}", ana.log());
-    assert!(ana.log().contains("UIDVALIDITY changed"), "{}", ana.log());
     s.append(&ana.address, &ana.password, "Work", &first).await;
     let second = client_mail(
         &c2,
@@ -459,10 +457,56 @@ async fn new_uidvalidity_never_answers_a_message_twice() {
         &[&format!("Return-Path: <{c2}>")],
     );
     s.append(&ana.address, &ana.password, "Work", &second).await;
+    let (c3, c3_pw) = s.user("uvc");
+    let old = client_mail(
+        &c3,
+        &ana.address,
+        "Viejo",
+        "Hola",
+        &[&format!("Return-Path: <{c3}>")],
+    );
+    admin
+        .append("Work", None, Some("\"01-Jan-2025 10:00:00 +0000\""), &old)
+        .await
+        .expect("append old");
+    let _ = admin.logout().await;
     let (code, _) = ana.run_to_end(&["run", "--once"]);
     assert_eq!(code, Some(0), "{}", ana.log());
+    assert!(
+        ana.log().contains("UIDVALIDITY changed")
+            && ana.log().contains("deciding what arrived since"),
+        "{}",
+        ana.log()
+    );
     assert_eq!(s.messages(&c1, &c1_pw, "INBOX").await.len(), 1, "not twice");
-    assert_eq!(s.messages(&c2, &c2_pw, "INBOX").await.len(), 1);
+    assert_eq!(s.messages(&c2, &c2_pw, "INBOX").await.len(), 1, "not lost");
+    assert!(
+        s.messages(&c3, &c3_pw, "INBOX").await.is_empty(),
+        "old mail left alone"
+    );
+    let reasons: Vec<String> = ana
+        .history()
+        .iter()
+        .map(|h| format!("{} {}", h["subject"], h["reason"]))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("Primero") && r.contains("duplicate")),
+        "{reasons:?}"
+    );
+    // Later mail goes on from the new baseline.
+    let third = client_mail(
+        &c3,
+        &ana.address,
+        "Tercero",
+        "Hola",
+        &[&format!("Return-Path: <{c3}>")],
+    );
+    s.append(&ana.address, &ana.password, "Work", &third).await;
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    assert_eq!(s.messages(&c3, &c3_pw, "INBOX").await.len(), 1);
     ana.kill9();
 }
 
