@@ -346,6 +346,20 @@ fn keep_private(path: &Path) {
 #[cfg(not(unix))]
 fn keep_private(_: &Path) {}
 
+/// Creates an empty file at `path` readable by its owner only, unless something is there.
+#[cfg(unix)]
+fn create_private(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+}
+
+#[cfg(not(unix))]
+fn create_private(_: &Path) {}
+
 fn secs(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
@@ -362,6 +376,10 @@ impl Store {
         {
             let _ = std::fs::create_dir_all(dir);
         }
+        // SQLite creates the -wal and -shm files with the database file's mode: so the database
+        // is made private before SQLite opens it, and they never exist readable by others.
+        create_private(path);
+        keep_private(path);
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -369,7 +387,11 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store { conn };
         store.migrate(path)?;
-        keep_private(path);
+        for suffix in ["-wal", "-shm"] {
+            let mut journal = path.as_os_str().to_owned();
+            journal.push(suffix);
+            keep_private(Path::new(&journal));
+        }
         Ok(store)
     }
 
@@ -909,6 +931,31 @@ impl Ledger for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_its_journal_files_are_never_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.sqlite3");
+        let store = Store::open(&path).expect("open");
+        store
+            .set_cursor(
+                "INBOX",
+                Cursor {
+                    uidvalidity: 1,
+                    last_uid: 1,
+                },
+            )
+            .expect("write");
+        for name in ["state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).expect("date").to_utc()
