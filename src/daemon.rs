@@ -198,8 +198,18 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
                 notify(&[sd_notify::NotifyState::Reloading]);
                 match Runtime::load(&path) {
                     Ok(r) => {
+                        // The watcher and the sender keep the store they opened at start.
+                        let moved = (r.config.state.path != state).then(|| r.config.state.path.clone());
                         let _ = tx.send(Arc::new(r));
-                        tracing::info!("reloaded {}", path.display());
+                        match moved {
+                            None => tracing::info!("reloaded {}", path.display()),
+                            Some(new) => tracing::warn!(
+                                "reloaded {}, but state.path changed to {}: a restart is needed to use it; still using {}",
+                                path.display(),
+                                new.display(),
+                                state.display()
+                            ),
+                        }
                     }
                     Err(e) => tracing::error!("reload failed, keeping the running config: {e}"),
                 }

@@ -332,6 +332,19 @@ async fn sighup_keeps_the_old_config_when_the_new_is_broken() {
     ana.signal("HUP");
     ana.wait_log("reloaded", Duration::from_secs(5));
     ana.wait_log_count("imap: watching", 2, Duration::from_secs(10));
+    // A new state.path cannot be taken while running: said so, never "reloaded" alone.
+    std::fs::write(
+        ana.config(),
+        std::fs::read_to_string(ana.config())
+            .expect("config")
+            .replace("path = \"state.sqlite3\"", "path = \"elsewhere.sqlite3\""),
+    )
+    .expect("move state");
+    ana.signal("HUP");
+    ana.wait_log(
+        "elsewhere.sqlite3: a restart is needed to use it",
+        Duration::from_secs(5),
+    );
     ana.stop(Duration::from_secs(5));
 }
 
