@@ -41,8 +41,6 @@ const RECONNECT_MAX: Duration = Duration::from_secs(60);
 /// First and longest wait between attempts to send one reply.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(300);
-/// How many sizes are asked for per command.
-const SIZE_BATCH: usize = 500;
 /// How long shutdown waits for the tasks to finish their step.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
@@ -413,12 +411,8 @@ impl Watcher {
             .into_iter()
             .filter(|u| *u < sel.uidnext)
             .collect();
-        let mut sized = Vec::new();
-        for chunk in uids.chunks(SIZE_BATCH) {
-            sized.extend(imap::sizes(session, chunk).await?);
-        }
         let mut decided = 0;
-        for batch in imap::batches(&sized) {
+        for batch in imap::plan(session, &uids).await? {
             for fetched in imap::fetch(session, &batch).await? {
                 if fetched.arrival.is_some_and(|a| a >= since) {
                     self.decide(runtime, mailbox, sel.uidvalidity, fetched)?;
@@ -580,11 +574,7 @@ impl Watcher {
         let uids = imap::uids_after(session, cursor.last_uid).await?;
         // Sizes first, so that memory stays bounded whatever waits: small mail is fetched
         // whole in batches of a few MiB, a large one only in the parts deciding reads.
-        let mut sized = Vec::new();
-        for chunk in uids.chunks(SIZE_BATCH) {
-            sized.extend(imap::sizes(session, chunk).await?);
-        }
-        for batch in imap::batches(&sized) {
+        for batch in imap::plan(session, &uids).await? {
             for fetched in imap::fetch(session, &batch).await? {
                 self.decide(runtime, mailbox, cursor.uidvalidity, fetched)?;
             }

@@ -573,20 +573,22 @@ pub async fn sizes(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<(u32, 
     if uids.is_empty() {
         return Ok(Vec::new());
     }
-    let fetches: Vec<Fetch> = step(async {
-        session
-            .uid_fetch(uid_set(uids), "(UID RFC822.SIZE)")
-            .await?
-            .try_collect()
-            .await
-    })
-    .await?;
+    let fetches = uid_fetch(session, uid_set(uids), "(UID RFC822.SIZE)").await?;
     let mut out: Vec<(u32, u32)> = fetches
         .iter()
         .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
         .collect();
     out.sort_unstable();
     Ok(out)
+}
+
+/// The fetches for `uids`: their sizes asked in chunks of 500, then [`batches`].
+pub async fn plan(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<Batch>, ImapError> {
+    let mut sized = Vec::new();
+    for chunk in uids.chunks(500) {
+        sized.extend(sizes(session, chunk).await?);
+    }
+    Ok(batches(&sized))
 }
 
 /// Splits sized messages into fetches: small ones together up to 4 MiB and 50 messages, each
@@ -628,6 +630,15 @@ pub enum Batch {
     Large(u32),
 }
 
+/// `UID FETCH set items`, every response collected.
+async fn uid_fetch(
+    session: &mut ImapSession,
+    set: String,
+    items: &str,
+) -> Result<Vec<Fetch>, ImapError> {
+    step(async { session.uid_fetch(set, items).await?.try_collect().await }).await
+}
+
 fn uid_set(uids: &[u32]) -> String {
     uids.iter()
         .map(u32::to_string)
@@ -648,14 +659,7 @@ async fn fetch_whole(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<Fetc
     if uids.is_empty() {
         return Ok(Vec::new());
     }
-    let fetches: Vec<Fetch> = step(async {
-        session
-            .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])")
-            .await?
-            .try_collect()
-            .await
-    })
-    .await?;
+    let fetches = uid_fetch(session, uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])").await?;
     let mut out: Vec<Fetched> = fetches
         .iter()
         .filter_map(|f| {
@@ -676,16 +680,11 @@ async fn fetch_whole(session: &mut ImapSession, uids: &[u32]) -> Result<Vec<Fetc
 /// text comes before the attachments in nearly every mail.
 async fn fetch_large(session: &mut ImapSession, uid: u32) -> Result<Option<Fetched>, ImapError> {
     use async_imap::imap_proto::{MessageSection, SectionPath};
-    let first: Vec<Fetch> = step(async {
-        session
-            .uid_fetch(
-                uid.to_string(),
-                "(UID INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER])",
-            )
-            .await?
-            .try_collect()
-            .await
-    })
+    let first = uid_fetch(
+        session,
+        uid.to_string(),
+        "(UID INTERNALDATE BODYSTRUCTURE BODY.PEEK[HEADER])",
+    )
     .await?;
     let Some(f) = first.iter().find(|f| f.uid == Some(uid)) else {
         return Ok(None);
@@ -712,14 +711,8 @@ async fn fetch_large(session: &mut ImapSession, uid: u32) -> Result<Option<Fetch
             )
         }
         None => {
-            let fetches: Vec<Fetch> = step(async {
-                session
-                    .uid_fetch(uid.to_string(), format!("(UID BODY.PEEK[]<0.{PREFIX}>)"))
-                    .await?
-                    .try_collect()
-                    .await
-            })
-            .await?;
+            let items = format!("(UID BODY.PEEK[]<0.{PREFIX}>)");
+            let fetches = uid_fetch(session, uid.to_string(), &items).await?;
             let raw = fetches
                 .iter()
                 .find(|f| f.uid == Some(uid))
@@ -733,14 +726,7 @@ async fn fetch_large(session: &mut ImapSession, uid: u32) -> Result<Option<Fetch
             }));
         }
     };
-    let second: Vec<Fetch> = step(async {
-        session
-            .uid_fetch(uid.to_string(), items)
-            .await?
-            .try_collect()
-            .await
-    })
-    .await?;
+    let second = uid_fetch(session, uid.to_string(), &items).await?;
     let f = second.iter().find(|f| f.uid == Some(uid));
     let body = f
         .and_then(|f| f.section(&body_path))

@@ -38,21 +38,17 @@ fn fixtures() -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn crlf(raw: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
-    // Latin-1 fixtures are bytes, not UTF-8: keep them as they are.
-    if std::str::from_utf8(raw).is_err() {
-        let mut out = Vec::with_capacity(raw.len() + raw.len() / 20);
-        let mut last = 0u8;
-        for &b in raw {
-            if b == b'\n' && last != b'\r' {
-                out.push(b'\r');
-            }
-            out.push(b);
-            last = b;
+    // Bytes, not text: Latin-1 fixtures are not UTF-8.
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 20);
+    let mut last = 0u8;
+    for &b in raw {
+        if b == b'\n' && last != b'\r' {
+            out.push(b'\r');
         }
-        return out;
+        out.push(b);
+        last = b;
     }
-    text.replace('\n', "\r\n").into_bytes()
+    out
 }
 
 /// The header and body of a message, split at the first empty line.
