@@ -388,6 +388,9 @@ pub struct Server {
     pub idle_check: Duration,
     /// The folder replies are saved to; `None` = the SPECIAL-USE `\Sent` mailbox (IMAP only).
     pub sent_folder: Option<String>,
+    /// How long each step may take: connecting, the greeting, each command's answer, the final
+    /// answer after the message (SMTP only).
+    pub timeout: Duration,
     /// An extra trust anchor (PEM), for self-signed servers.
     pub ca_file: Option<PathBuf>,
 }
@@ -569,6 +572,7 @@ struct RawServer {
     poll_interval: String,
     idle_check: String,
     sent_folder: String,
+    timeout: String,
     ca_file: String,
 }
 
@@ -1251,6 +1255,10 @@ impl Checker<'_, '_> {
                 }
             }
         }
+        if name == "imap" && !raw.timeout.is_empty() {
+            ok = false;
+            self.report(&key(&[name, "timeout"]), "only [smtp] has timeout");
+        }
         if raw.host.trim().is_empty() {
             ok = false;
             self.report(&key(&[name, "host"]), "missing: the server's host name");
@@ -1359,6 +1367,19 @@ impl Checker<'_, '_> {
                 }
             })
         };
+        let timeout = if raw.timeout.is_empty() {
+            Some(Duration::seconds(60))
+        } else {
+            let path = key(&[name, "timeout"]);
+            self.duration(&path, &raw.timeout).and_then(|d| {
+                if d < Duration::seconds(1) || d > Duration::minutes(10) {
+                    self.report(&path, "must be between 1s and 10m");
+                    None
+                } else {
+                    Some(d)
+                }
+            })
+        };
         Some(Server {
             host: raw.host.trim().to_string(),
             port,
@@ -1371,6 +1392,7 @@ impl Checker<'_, '_> {
                 .unwrap_or_else(|| "INBOX".into()),
             poll_interval: poll_interval?,
             idle_check: idle_check?,
+            timeout: timeout?,
             sent_folder: Some(raw.sent_folder.trim().to_string()).filter(|s| !s.is_empty()),
             ca_file: Some(raw.ca_file.trim())
                 .filter(|c| !c.is_empty())

@@ -911,6 +911,8 @@ impl Sender {
         if let Some(mut s) = self.filer.take() {
             let _ = s.logout().await;
         }
+        let mailer = self.runtime.borrow().mailer.clone();
+        mailer.close().await;
         Ok(())
     }
 
@@ -920,37 +922,83 @@ impl Sender {
         for to in self.store.expire(now)? {
             tracing::warn!(%to, "reply expired: not sent before what it promises was past");
         }
-        let Some(out) = self.store.claim(now)? else {
+        let Some(out) = self.store.next_queued(now)? else {
             return Ok(false);
         };
         let mailer = self.runtime.borrow().mailer.clone();
-        match mailer
-            .send(&out.envelope_from, &out.recipient, &out.message)
-            .await
-        {
+        let retry = |store: &Store, e: &str| -> anyhow::Result<()> {
+            let wait = retry_wait(out.attempts);
+            let wait_chrono =
+                chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+            store.mark_retry(out.id, clock::now(), wait_chrono, e)?;
+            tracing::warn!(
+                to = %out.recipient,
+                "cannot send the reply yet (attempt {}): {e}; next try in {:.0} s",
+                out.attempts,
+                wait.as_secs_f64()
+            );
+            Ok(())
+        };
+        // Connecting, TLS and the login: nothing of the reply has left, so a stop here leaves
+        // it queued.
+        let ready = tokio::select! {
+            r = mailer.ready() => r,
+            () = self.cancel.cancelled() => return Ok(false),
+        };
+        let ready = match ready {
+            Ok(ready) => ready,
+            Err(SendError::Paused(why)) => {
+                self.paused = Some(why);
+                return Ok(false);
+            }
+            Err(e) => {
+                retry(&self.store, &e.to_string())?;
+                return Ok(true);
+            }
+        };
+        // MAIL FROM, RCPT TO, DATA: the server holds nothing until the message itself is
+        // sent, so a failure or a stop here leaves the reply queued.
+        let begun = tokio::select! {
+            r = mailer.begin(ready, &out.envelope_from, &out.recipient, &out.message) => r,
+            () = self.cancel.cancelled() => return Ok(false),
+        };
+        let result = match begun {
+            Err(e) => Err(e),
+            // Claimed (committed) only now, just before the message is written: from here on
+            // a kill leaves it `uncertain`, and only this short step can make it so.
+            Ok(tx) => {
+                if !self.store.claim(out.id)? {
+                    return Ok(true);
+                }
+                tokio::select! {
+                    r = mailer.finish(tx, &out.message) => r,
+                    () = self.cancel.cancelled() => Err(SendError::Uncertain(
+                        "stopped after the message was sent and before the server's answer: it may or may not have been delivered".into(),
+                    )),
+                }
+            }
+        };
+        match result {
             Ok(()) => {
                 self.store.mark_sent(out.id, clock::now())?;
                 tracing::info!(to = %out.recipient, "reply sent");
             }
-            Err(SendError::Transient(e)) => {
-                let wait = retry_wait(out.attempts);
-                let wait_chrono =
-                    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
-                self.store
-                    .mark_retry(out.id, clock::now(), wait_chrono, &e)?;
-                tracing::warn!(
-                    to = %out.recipient,
-                    "cannot send the reply yet (attempt {}): {e}; next try in {:.0} s",
-                    out.attempts,
-                    wait.as_secs_f64()
-                );
-            }
+            Err(SendError::Transient(e)) => retry(&self.store, &e)?,
             Err(SendError::Permanent(e)) => {
                 self.store.mark_failed(out.id, &e)?;
                 tracing::error!(to = %out.recipient, "reply refused, not retried: {e}");
             }
+            Err(SendError::Uncertain(e)) => {
+                self.store.mark_uncertain(out.id, &e)?;
+                tracing::error!(to = %out.recipient, "reply uncertain, not sent again: {e}");
+            }
             Err(SendError::Paused(why)) => {
-                self.store.release(out.id)?;
+                self.store.mark_retry(
+                    out.id,
+                    clock::now(),
+                    chrono::Duration::zero(),
+                    &why.to_string(),
+                )?;
                 self.paused = Some(why);
                 return Ok(false);
             }
@@ -986,7 +1034,15 @@ impl Sender {
         let mut selected: Option<(String, imap::Selected)> = None;
         for item in pending {
             if save && let Some(Some(folder)) = &self.sent_folder {
-                imap::append(&mut session, folder, &item.message).await?;
+                // An APPEND begun before a kill may have landed: look before filing again.
+                let there = item.maybe_appended && {
+                    selected = None;
+                    imap::holds_message_id(&mut session, folder, &item.reply_id).await?
+                };
+                if !there {
+                    self.store.mark_appending(item.id)?;
+                    imap::append(&mut session, folder, &item.message).await?;
+                }
             }
             if selected.as_ref().map(|(m, _)| m) != Some(&item.mailbox) {
                 let sel = imap::select(&mut session, &item.mailbox).await?;

@@ -1,26 +1,19 @@
 //! The IMAP side: connecting (implicit TLS, STARTTLS, or plain towards loopback), finding new
 //! messages by UID, waiting for more with IDLE, and filing replies (Sent folder, keyword).
 //!
-//! async-imap speaks the protocol; this module adds TLS through tokio-rustls, the connection
-//! recipe, and errors that say whether trying again can help.
+//! async-imap speaks the protocol; this module adds the connection recipe (TCP and TLS from
+//! [`crate::net`]), and errors that say whether trying again can help.
 
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_imap::types::{Fetch, NameAttribute, UnsolicitedResponse};
 use async_imap::{Client, Session};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
-use rustls_pki_types::{CertificateDer, ServerName, pem::PemObject};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::client::TlsStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Security, Server};
+use crate::net::{self, Stream};
 use crate::oauth::{self, AuthError, Credential, TokenSource};
 
 /// How long one network step may take before the connection counts as dead.
@@ -116,83 +109,8 @@ impl ImapError {
     }
 }
 
-/// A connection to an IMAP server, with or without TLS.
-#[derive(Debug)]
-pub enum Stream {
-    /// Plain TCP (loopback only, by config rule).
-    Plain(TcpStream),
-    /// TLS over TCP.
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
 /// A logged-in IMAP session.
 pub type ImapSession = Session<Stream>;
-
-/// The rustls client settings: the web PKI roots plus `ca_file` when given.
-pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .and_then(|it| it.collect::<Result<_, _>>())
-            .map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!("ca_file {} holds no certificate", path.display()));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
 
 async fn step<T, E>(fut: impl Future<Output = Result<T, E>>) -> Result<T, ImapError>
 where
@@ -402,30 +320,15 @@ async fn login(
 /// Connects and secures the connection, up to the greeting (and STARTTLS).
 async fn open(server: &Server) -> Result<Client<Stream>, ImapError> {
     let name = format!("{}:{}", server.host, server.port);
-    let net = |source: std::io::Error| ImapError::Network {
+    let lost = |source: std::io::Error| ImapError::Network {
         server: name.clone(),
         source,
     };
-    let tcp = tokio::time::timeout(
-        STEP_TIMEOUT,
-        TcpStream::connect((server.host.as_str(), server.port)),
-    )
-    .await
-    .map_err(|_| ImapError::Timeout(STEP_TIMEOUT))?
-    .map_err(net)?;
-    let _ = tcp.set_nodelay(true);
-    // A connection that dies silently (a NAT timeout, a server gone without a FIN) would
-    // otherwise only be noticed when the 25-minute IDLE ends.
-    let keepalive = socket2::TcpKeepalive::new()
-        .with_time(Duration::from_secs(60))
-        .with_interval(Duration::from_secs(15));
-    let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive);
-    let tls = || -> Result<(TlsConnector, ServerName<'static>), ImapError> {
-        let config = tls_config(server.ca_file.as_deref()).map_err(ImapError::Tls)?;
-        let host = ServerName::try_from(server.host.clone())
-            .map_err(|e| ImapError::Tls(format!("{}: {e}", server.host)))?;
-        Ok((TlsConnector::from(config), host))
-    };
+    let tcp = tokio::time::timeout(STEP_TIMEOUT, net::tcp(&server.host, server.port))
+        .await
+        .map_err(|_| ImapError::Timeout(STEP_TIMEOUT))?
+        .map_err(lost)?;
+    let tls = || net::tls_connector(server).map_err(ImapError::Tls);
     let client = match server.security {
         Security::Plain => {
             let mut client = Client::new(Stream::Plain(tcp));
@@ -443,7 +346,7 @@ async fn open(server: &Server) -> Result<Client<Stream>, ImapError> {
             let mut client = Client::new(tcp);
             let greeted = step(client.read_response()).await?;
             if greeted.is_none() {
-                return Err(net(std::io::ErrorKind::UnexpectedEof.into()));
+                return Err(lost(std::io::ErrorKind::UnexpectedEof.into()));
             }
             step(client.run_command_and_check_ok("STARTTLS", None)).await?;
             let tcp = client.into_inner();
@@ -792,6 +695,18 @@ pub async fn append(
     message: &[u8],
 ) -> Result<(), ImapError> {
     step(session.append(folder, Some("(\\Seen)"), None, message)).await
+}
+
+/// True when `folder` holds a message with Message-ID `<id>` (selects `folder`).
+pub async fn holds_message_id(
+    session: &mut ImapSession,
+    folder: &str,
+    id: &str,
+) -> Result<bool, ImapError> {
+    step(session.examine(folder)).await?;
+    let quoted = format!("<{id}>").replace('\\', "\\\\").replace('"', "\\\"");
+    let found = step(session.uid_search(format!("HEADER Message-ID \"{quoted}\""))).await?;
+    Ok(!found.is_empty())
 }
 
 /// Sets [`KEYWORD`] on the message `uid` of the selected mailbox.

@@ -31,6 +31,7 @@ pub mod gate;
 pub mod imap;
 pub mod lang;
 pub mod mail;
+pub mod net;
 pub mod oauth;
 pub mod pipeline;
 pub mod policy;

@@ -297,6 +297,11 @@ pub struct Unfiled {
     pub uidvalidity: u32,
     /// The original's UID.
     pub uid: u32,
+    /// The reply's Message-ID (without angle brackets).
+    pub reply_id: String,
+    /// Its APPEND to the Sent folder was started before (a kill may have come after it): look
+    /// for it there before appending again.
+    pub maybe_appended: bool,
 }
 
 /// One line of `plazo history`.
@@ -583,10 +588,12 @@ impl Store {
         Ok(expired.into_iter().map(|(_, to)| to).collect())
     }
 
-    /// Claims the next reply due at `now`: marks it `sending` and commits before returning it.
-    pub fn claim(&mut self, now: DateTime<Utc>) -> Result<Option<Outgoing>, StoreError> {
-        let tx = self.conn.transaction()?;
-        let next = tx
+    /// The next queued reply due at `now`, left queued: it is claimed with [`Store::claim`] only
+    /// once the server waits for the message itself (after DATA), so a reply that never left (no
+    /// connection, a refused login, a 4xx, a kill before the message) stays `queued`.
+    pub fn next_queued(&self, now: DateTime<Utc>) -> Result<Option<Outgoing>, StoreError> {
+        Ok(self
+            .conn
             .query_row(
                 "SELECT id, envelope_from, recipient, message, attempts FROM outbox
                  WHERE state = 'queued' AND next_attempt <= ?1
@@ -602,15 +609,17 @@ impl Store {
                     })
                 },
             )
-            .optional()?;
-        if let Some(o) = &next {
-            tx.execute(
-                "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
-                [o.id],
-            )?;
-        }
-        tx.commit()?;
-        Ok(next)
+            .optional()?)
+    }
+
+    /// Marks a queued reply `sending`, committed before its message is written: from here on a
+    /// kill leaves it `uncertain`, never sent again. False when it was not queued any more.
+    pub fn claim(&self, id: i64) -> Result<bool, StoreError> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1
+             WHERE id = ?1 AND state = 'queued'",
+            [id],
+        )? == 1)
     }
 
     /// When the next queued reply is due, if any.
@@ -632,7 +641,8 @@ impl Store {
         Ok(())
     }
 
-    /// A transient failure: back to the queue, due again after `wait`.
+    /// A transient failure: back to the queue, due again after `wait`. The attempt counts
+    /// whether or not the reply was claimed (a connection that failed counts too).
     pub fn mark_retry(
         &self,
         id: i64,
@@ -641,19 +651,20 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "UPDATE outbox SET state = 'queued', next_attempt = ?2, error = ?3 WHERE id = ?1",
+            "UPDATE outbox SET attempts = attempts + (state = 'queued'), state = 'queued',
+                    next_attempt = ?2, error = ?3
+             WHERE id = ?1 AND state IN ('queued', 'sending')",
             params![id, secs(now + wait), error],
         )?;
         Ok(())
     }
 
-    /// A claimed reply that was not attempted after all (the account is paused): back to the
-    /// queue as it was, due at once, the attempt not counted.
-    pub fn release(&self, id: i64) -> Result<(), StoreError> {
+    /// The message was sent but no final answer came (a timeout, a dropped connection): it may
+    /// have been delivered, so it is never sent again.
+    pub fn mark_uncertain(&self, id: i64, why: &str) -> Result<(), StoreError> {
         self.conn.execute(
-            "UPDATE outbox SET state = 'queued', attempts = max(attempts - 1, 0)
-             WHERE id = ?1 AND state = 'sending'",
-            [id],
+            "UPDATE outbox SET state = 'uncertain', error = ?2 WHERE id = ?1",
+            params![id, why],
         )?;
         Ok(())
     }
@@ -769,12 +780,13 @@ impl Store {
         Ok(())
     }
 
-    /// Sent replies not yet filed in the Sent folder / marked on the original.
+    /// Replies not yet filed in the Sent folder / marked on the original: the sent ones and the
+    /// uncertain ones (they may have gone out: the freelancer should see them).
     pub fn unfiled(&self) -> Result<Vec<Unfiled>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT o.id, o.message, d.mailbox, d.uidvalidity, d.uid
+            "SELECT o.id, o.message, d.mailbox, d.uidvalidity, d.uid, o.reply_id, o.filed
              FROM outbox o JOIN decision d ON d.id = o.decision_id
-             WHERE o.state = 'sent' AND o.filed = 0 ORDER BY o.id",
+             WHERE o.state IN ('sent', 'uncertain') AND o.filed IN (0, 2) ORDER BY o.id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(Unfiled {
@@ -783,9 +795,19 @@ impl Store {
                 mailbox: r.get(2)?,
                 uidvalidity: r.get(3)?,
                 uid: r.get(4)?,
+                reply_id: r.get(5)?,
+                maybe_appended: r.get::<_, i64>(6)? == 2,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The reply's APPEND to the Sent folder is about to start (committed first, so a kill
+    /// after the APPEND is known to maybe have filed it).
+    pub fn mark_appending(&self, id: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE outbox SET filed = 2 WHERE id = ?1", [id])?;
+        Ok(())
     }
 
     /// The reply was filed.
@@ -1009,15 +1031,21 @@ mod tests {
             s.last_reply("laura@x.example", Trigger::OutsideHours),
             Some(now)
         );
-        let o = s.claim(now).expect("claim").expect("one");
+        let o = s.next_queued(now).expect("next").expect("one");
         assert_eq!(o.attempts, 1);
+        assert!(s.claim(o.id).expect("claim"));
         assert!(
-            s.claim(now).expect("claim").is_none(),
+            s.next_queued(now).expect("next").is_none(),
             "claimed rows are not handed out twice"
         );
+        assert!(!s.claim(o.id).expect("claim"), "nor claimed twice");
         // A kill here: the next start marks it uncertain, and it is never claimed again.
         assert_eq!(s.recover().expect("recover"), 1);
-        assert!(s.claim(now + Duration::days(1)).expect("claim").is_none());
+        assert!(
+            s.next_queued(now + Duration::days(1))
+                .expect("next")
+                .is_none()
+        );
         assert_eq!(
             s.history(10).expect("h")[0].delivery.as_deref(),
             Some("uncertain")
@@ -1039,14 +1067,26 @@ mod tests {
             expires: None,
         };
         s.record(&rec(1, Some(q)), now).expect("record");
-        let o = s.claim(now).expect("claim").expect("one");
+        // A connection that failed before the reply was claimed: it counts as an attempt.
+        let o = s.next_queued(now).expect("next").expect("one");
+        s.mark_retry(o.id, now, Duration::seconds(30), "connection refused")
+            .expect("retry");
+        assert!(s.next_queued(now).expect("next").is_none());
+        let o = s
+            .next_queued(now + Duration::seconds(30))
+            .expect("next")
+            .expect("due");
+        assert_eq!(o.attempts, 2);
+        // A 4xx to MAIL FROM after the claim: back to the queue, the attempt counted once.
+        assert!(s.claim(o.id).expect("claim"));
         s.mark_retry(o.id, now, Duration::seconds(30), "451 later")
             .expect("retry");
-        assert!(s.claim(now).expect("claim").is_none());
         let o = s
-            .claim(now + Duration::seconds(30))
-            .expect("claim")
+            .next_queued(now + Duration::seconds(30))
+            .expect("next")
             .expect("due");
+        assert_eq!(o.attempts, 3);
+        assert!(s.claim(o.id).expect("claim"));
         assert!(s.last_thread_reply("id:m1@x.example").is_some());
         assert_eq!(s.domain_replies_since("x.example", DateTime::UNIX_EPOCH), 1);
         s.mark_failed(o.id, "550 no such user").expect("fail");

@@ -217,7 +217,7 @@ async fn kill_9_during_bursts_never_sends_twice() {
     let (code, _) = ana.run_to_end(&["run", "--once"]);
     assert_eq!(code, Some(0), "{}", ana.log());
     let mut delivered = 0;
-    for round in 0..12 {
+    for round in 0..20 {
         ana.spawn(&["run"]);
         // Mail arrives while plazo starts, catches up, sends; it is killed at a random moment.
         for k in 0..4 {
@@ -261,18 +261,26 @@ async fn kill_9_during_bursts_never_sends_twice() {
         }
     }
     let mut answered = 0;
+    let mut received = std::collections::HashMap::new();
     for (c, pw) in &clients {
         let n = s.messages(c, pw, "INBOX").await.len();
         assert!(n <= 1, "{c} got {n} replies:\n{}", ana.log());
         answered += n;
+        received.insert(c.clone(), n);
     }
     let replies = history.iter().filter(|h| h["action"] == "reply").count();
     assert!(
         answered >= replies - uncertain && answered <= replies,
         "{answered} in inboxes, {replies} decided, {uncertain} uncertain"
     );
+    // Each client gets one reply at most: an uncertain one whose client has none never left.
+    let never_left = history
+        .iter()
+        .filter(|h| h["action"] == "reply" && h["delivery"] == "uncertain")
+        .filter(|h| received.get(h["sender"].as_str().unwrap_or("")) == Some(&0))
+        .count();
     eprintln!(
-        "{delivered} mails, {replies} replies decided, {uncertain} uncertain, {answered} received"
+        "{delivered} mails, {replies} replies decided, {uncertain} uncertain ({never_left} of them never left), {answered} received"
     );
 }
 
@@ -814,4 +822,44 @@ async fn a_full_state_disk_backs_off_quietly_and_recovers() {
         );
     }
     ana.stop(Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_filing_interrupted_after_its_append_is_not_filed_twice() {
+    let s = servers();
+    let ana = Daemon::new(s, "ana", Setup::default());
+    let (client, client_pw) = s.user("client");
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    let m = client_mail(&client, &ana.address, "Cambios", "¿Lo miras?", &[]);
+    s.deliver(&client, &ana.address, &m).await;
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    assert_eq!(s.messages(&client, &client_pw, "INBOX").await.len(), 1);
+    assert_eq!(
+        s.messages(&ana.address, &ana.password, "Sent").await.len(),
+        1
+    );
+    // A kill after the APPEND and before it was recorded leaves the row saying the APPEND
+    // began; the next run must find the copy instead of filing a second one.
+    let db = rusqlite::Connection::open(ana.state()).expect("state");
+    assert_eq!(
+        db.execute("UPDATE outbox SET filed = 2", [])
+            .expect("update"),
+        1
+    );
+    drop(db);
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    assert_eq!(
+        s.messages(&ana.address, &ana.password, "Sent").await.len(),
+        1,
+        "filed once:\n{}",
+        ana.log()
+    );
+    let db = rusqlite::Connection::open(ana.state()).expect("state");
+    let filed: i64 = db
+        .query_row("SELECT filed FROM outbox", [], |r| r.get(0))
+        .expect("filed");
+    assert_eq!(filed, 1, "recorded as filed");
 }

@@ -208,6 +208,7 @@ impl Servers {
                 mailbox: "INBOX".into(),
                 poll_interval: chrono::Duration::seconds(60),
                 idle_check: chrono::Duration::minutes(3),
+                timeout: chrono::Duration::seconds(60),
                 sent_folder: None,
                 ca_file: Some(self.ca_file.clone()),
             },
@@ -313,6 +314,9 @@ pub struct Setup<'a> {
     pub state: &'a str,
     /// Extra TOML appended to [imap].
     pub imap: &'a str,
+    /// The whole [smtp] section instead of the real server's, when not empty (`{address}` is
+    /// replaced by the user's address).
+    pub smtp: &'a str,
 }
 
 impl Default for Setup<'_> {
@@ -323,6 +327,7 @@ impl Default for Setup<'_> {
             smtp_security: "starttls",
             state: "state.sqlite3",
             imap: "",
+            smtp: "",
         }
     }
 }
@@ -394,19 +399,23 @@ username = "{address}"
 password_file = "password"
 poll_interval = "2s"
 {imap_extra}
-[smtp]
-host = "localhost"
-port = {smtp_port}
-security = "{smtp_security}"
-username = "{address}"
-password_file = "password"
-ca_file = "{ca}"
+{smtp}
 
 [state]
 path = "{state}"
 "#,
             state = setup.state,
             imap_extra = setup.imap,
+            smtp = if setup.smtp.is_empty() {
+                format!(
+                    "[smtp]\nhost = \"localhost\"\nport = {smtp_port}\nsecurity = \"{}\"\n\
+                     username = \"{address}\"\npassword_file = \"password\"\nca_file = \"{}\"",
+                    setup.smtp_security,
+                    servers.ca_file.display()
+                )
+            } else {
+                setup.smtp.replace("{address}", &address)
+            },
             reply = setup.reply,
             // Every test user is at example.test: no cap per domain unless a test sets one.
             domain_cap = if setup.reply.contains("per_domain_hourly") {
@@ -415,8 +424,6 @@ path = "{state}"
                 "per_domain_hourly = 0\n"
             },
             imap_port = servers.port("IMAP_PORT"),
-            smtp_security = setup.smtp_security,
-            ca = servers.ca_file.display(),
         );
         std::fs::write(dir.path().join("config.toml"), config).expect("config");
         let state_path = dir.path().join(setup.state);

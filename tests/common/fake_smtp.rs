@@ -1,0 +1,183 @@
+//! A small SMTP server of the project's own, for what a real one will not do on demand: go
+//! silent after the connection or after the message, drop the connection before its final
+//! answer, or refuse MAIL FROM with a 4xx. Each connection follows the next act of its script
+//! (then behaves); every message whose end of data arrived is kept, so a test can count copies.
+//!
+//! It speaks just enough ESMTP for plazo over plain TCP on 127.0.0.1: EHLO (8BITMIME, AUTH
+//! PLAIN LOGIN), AUTH PLAIN, MAIL, RCPT, DATA with dot-unstuffing left undone (the test only
+//! counts), RSET, NOOP and QUIT.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What one connection does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// A well-behaved server.
+    Behave,
+    /// Accepts the connection and never says a word.
+    SilentAtConnect,
+    /// Answers MAIL FROM with `451 4.3.0 try again later`.
+    RefuseMail,
+    /// Takes the whole message and never answers it.
+    SilentAfterData,
+    /// Takes the whole message and closes the connection without answering it.
+    DropAfterData,
+}
+
+/// A running fake server.
+pub struct FakeSmtp {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    script: Arc<Mutex<VecDeque<Act>>>,
+    received: Arc<Mutex<Vec<Vec<u8>>>>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl FakeSmtp {
+    /// Starts a server whose connections follow `script` in turn, then behave.
+    pub fn start(script: &[Act]) -> FakeSmtp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fake SMTP server");
+        let port = listener.local_addr().expect("local addr").port();
+        let server = FakeSmtp {
+            port,
+            script: Arc::new(Mutex::new(script.iter().copied().collect())),
+            received: Arc::default(),
+            connections: Arc::default(),
+        };
+        let (script, received, connections) = (
+            server.script.clone(),
+            server.received.clone(),
+            server.connections.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                connections.fetch_add(1, Ordering::SeqCst);
+                let act = script
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pop_front()
+                    .unwrap_or(Act::Behave);
+                let received = received.clone();
+                std::thread::spawn(move || {
+                    let _ = session(stream, act, &received);
+                });
+            }
+        });
+        server
+    }
+
+    /// The `[smtp]` section that points plazo at this server with `timeout`.
+    pub fn config(&self, timeout: &str) -> String {
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\nusername = \"{{address}}\"\npassword_file = \"password\"\ntimeout = \"{timeout}\"\n",
+            self.port
+        )
+    }
+
+    /// Sets what the next connections do.
+    pub fn script(&self, acts: &[Act]) {
+        *self.script.lock().unwrap_or_else(|e| e.into_inner()) = acts.iter().copied().collect();
+    }
+
+    /// Every message received in full so far.
+    pub fn received(&self) -> Vec<Vec<u8>> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// How many connections were accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `n` messages arrived; panics after `timeout` with `context`.
+    pub fn wait_for(&self, n: usize, timeout: Duration, context: impl Fn() -> String) {
+        let end = Instant::now() + timeout;
+        while self.received().len() < n {
+            assert!(
+                Instant::now() < end,
+                "the fake SMTP server got {} of {n} messages within {timeout:?}:\n{}",
+                self.received().len(),
+                context()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Holds the connection open without a word until the client leaves.
+fn hold(mut stream: TcpStream) {
+    let mut sink = [0u8; 4096];
+    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+}
+
+fn session(stream: TcpStream, act: Act, received: &Mutex<Vec<Vec<u8>>>) -> std::io::Result<()> {
+    if act == Act::SilentAtConnect {
+        hold(stream);
+        return Ok(());
+    }
+    let mut out = stream.try_clone()?;
+    let mut lines = BufReader::new(stream);
+    out.write_all(b"220 fake.test ESMTP\r\n")?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let verb = line
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        match verb.as_str() {
+            "EHLO" | "HELO" => out.write_all(
+                b"250-fake.test\r\n250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n250 SMTPUTF8\r\n",
+            )?,
+            "AUTH" => out.write_all(b"235 2.7.0 accepted\r\n")?,
+            "MAIL" if act == Act::RefuseMail => {
+                out.write_all(b"451 4.3.0 try again later\r\n")?;
+            }
+            "MAIL" | "RCPT" | "RSET" | "NOOP" => out.write_all(b"250 2.0.0 ok\r\n")?,
+            "DATA" => {
+                out.write_all(b"354 go ahead\r\n")?;
+                let mut message = Vec::new();
+                loop {
+                    let mut l = Vec::new();
+                    if lines.read_until(b'\n', &mut l)? == 0 {
+                        return Ok(());
+                    }
+                    if l == b".\r\n" {
+                        break;
+                    }
+                    message.extend_from_slice(&l);
+                }
+                received
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(message);
+                match act {
+                    Act::SilentAfterData => {
+                        hold(lines.into_inner());
+                        return Ok(());
+                    }
+                    Act::DropAfterData => return Ok(()),
+                    _ => out.write_all(b"250 2.0.0 queued\r\n")?,
+                }
+            }
+            "QUIT" => {
+                out.write_all(b"221 2.0.0 bye\r\n")?;
+                return Ok(());
+            }
+            _ => out.write_all(b"502 5.5.2 not implemented\r\n")?,
+        }
+    }
+}

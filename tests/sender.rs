@@ -1,0 +1,167 @@
+//! The sender against SMTP faults a real server will not show on demand, with the project's own
+//! fake server (`common::fake_smtp`): the mail comes in through the real Dovecot, the reply goes
+//! out to the fake one, which counts every copy it received in full.
+
+use std::time::Duration;
+
+mod common;
+use common::fake_smtp::{Act, FakeSmtp};
+use common::servers::{Daemon, Setup, client_mail, servers};
+
+/// The delivery state of the only reply in the history.
+fn delivery(ana: &Daemon) -> Option<String> {
+    let replies: Vec<_> = ana
+        .history()
+        .into_iter()
+        .filter(|h| h["action"] == "reply")
+        .collect();
+    assert!(replies.len() <= 1, "one reply at most: {replies:?}");
+    replies
+        .first()
+        .and_then(|h| h["delivery"].as_str().map(str::to_string))
+}
+
+/// Waits until the reply's delivery state is `want`.
+fn wait_delivery(ana: &Daemon, want: &str, timeout: Duration) {
+    let end = std::time::Instant::now() + timeout;
+    loop {
+        let got = delivery(ana);
+        if got.as_deref() == Some(want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "delivery {got:?}, not {want:?}, after {timeout:?}:\n{}",
+            ana.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A daemon sending through `fake` with a 2-second step timeout, and one client mail in.
+async fn one_mail_through(fake: &FakeSmtp, timeout: &str) -> Daemon {
+    let s = servers();
+    let smtp = fake.config(timeout);
+    let mut ana = Daemon::new(
+        s,
+        "ana",
+        Setup {
+            smtp: &smtp,
+            ..Setup::default()
+        },
+    );
+    let (client, _) = s.user("client");
+    ana.start();
+    let m = client_mail(&client, &ana.address, "Cambios", "¿Puedes mirarlo?", &[]);
+    s.deliver(&client, &ana.address, &m).await;
+    ana
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_silent_after_connect_times_out_and_the_reply_is_sent_once_later() {
+    let fake = FakeSmtp::start(&[Act::SilentAtConnect]);
+    let mut ana = one_mail_through(&fake, "2s").await;
+    fake.wait_for(1, Duration::from_secs(30), || ana.log());
+    wait_delivery(&ana, "sent", Duration::from_secs(10));
+    assert!(
+        ana.log().contains("no answer to the greeting within 2s"),
+        "the timeout is logged:\n{}",
+        ana.log()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(fake.received().len(), 1, "sent once:\n{}", ana.log());
+    ana.stop(Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_silent_after_the_data_leaves_the_reply_uncertain_and_never_resent() {
+    let fake = FakeSmtp::start(&[Act::SilentAfterData]);
+    let mut ana = one_mail_through(&fake, "2s").await;
+    wait_delivery(&ana, "uncertain", Duration::from_secs(30));
+    assert!(
+        ana.log().contains("did not answer within 2s"),
+        "the silence is logged:\n{}",
+        ana.log()
+    );
+    // Longer than the first retry wait: nothing is sent again.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(fake.received().len(), 1, "one copy only:\n{}", ana.log());
+    assert_eq!(
+        fake.connections(),
+        1,
+        "not even tried again:\n{}",
+        ana.log()
+    );
+    ana.stop(Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_dropped_before_the_final_answer_leaves_the_reply_uncertain() {
+    let fake = FakeSmtp::start(&[Act::DropAfterData]);
+    let mut ana = one_mail_through(&fake, "2s").await;
+    wait_delivery(&ana, "uncertain", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(fake.received().len(), 1, "delivered once:\n{}", ana.log());
+    assert_eq!(fake.connections(), 1, "not tried again:\n{}", ana.log());
+    // It may have gone out: the freelancer finds it in her Sent folder.
+    let s = servers();
+    let sent = s.messages(&ana.address, &ana.password, "Sent").await;
+    assert_eq!(
+        sent.len(),
+        1,
+        "the uncertain reply is filed:\n{}",
+        ana.log()
+    );
+    ana.stop(Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_4xx_before_the_data_is_retried_and_the_reply_sent_once() {
+    let fake = FakeSmtp::start(&[Act::RefuseMail]);
+    let mut ana = one_mail_through(&fake, "2s").await;
+    fake.wait_for(1, Duration::from_secs(30), || ana.log());
+    wait_delivery(&ana, "sent", Duration::from_secs(10));
+    assert!(
+        ana.log().contains("(451): 4.3.0 try again later"),
+        "the refusal is logged:\n{}",
+        ana.log()
+    );
+    assert_eq!(
+        fake.connections(),
+        2,
+        "one refused, one sent:\n{}",
+        ana.log()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(fake.received().len(), 1, "sent once:\n{}", ana.log());
+    ana.stop(Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_before_mail_from_leaves_the_reply_queued_and_it_is_sent_after_restart() {
+    // The server says nothing for longer than the test waits: plazo is stuck before the
+    // transaction when it is killed.
+    let fake = FakeSmtp::start(&[Act::SilentAtConnect]);
+    let mut ana = one_mail_through(&fake, "60s").await;
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while fake.connections() == 0 {
+        assert!(
+            std::time::Instant::now() < end,
+            "no connection:\n{}",
+            ana.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ana.kill9();
+    assert_eq!(delivery(&ana).as_deref(), Some("queued"), "{}", ana.log());
+    ana.start();
+    fake.wait_for(1, Duration::from_secs(30), || ana.log());
+    wait_delivery(&ana, "sent", Duration::from_secs(10));
+    assert!(
+        !ana.log().contains("marked uncertain"),
+        "nothing was uncertain:\n{}",
+        ana.log()
+    );
+    ana.stop(Duration::from_secs(10));
+    assert_eq!(fake.received().len(), 1, "sent once");
+}
