@@ -59,6 +59,9 @@ pub enum Skip {
     TooOld,
     /// No trigger fired: within hours and with enough notice.
     NoTrigger,
+    /// The schedule has no working time within its horizon (three years): a reply could
+    /// promise no time at all.
+    NoOpening,
 }
 
 impl Skip {
@@ -85,11 +88,12 @@ impl Skip {
             Skip::DomainRate => "domain-rate",
             Skip::TooOld => "too-old",
             Skip::NoTrigger => "no-trigger",
+            Skip::NoOpening => "no-opening",
         }
     }
 
     /// Every reason, in the order the pipeline applies them.
-    pub const ALL: [Skip; 20] = [
+    pub const ALL: [Skip; 21] = [
         Skip::NoReturnPath,
         Skip::NullReturnPath,
         Skip::OwnAddress,
@@ -110,6 +114,7 @@ impl Skip {
         Skip::NoTrigger,
         Skip::ThreadAnswered,
         Skip::DomainRate,
+        Skip::NoOpening,
     ];
 
     /// The reason for a tag.

@@ -312,6 +312,11 @@ pub fn decide(
     {
         return Ok(skip(Skip::DomainRate, Some(assessment), fresh, findings));
     }
+    // Every reply says when it will be read: with no working time ahead there is nothing
+    // true to say (`plazo check` warns of such a schedule).
+    if assessment.next_opening.is_none() {
+        return Ok(skip(Skip::NoOpening, Some(assessment), fresh, findings));
+    }
     let reply = render::reply(
         config,
         templates,

@@ -374,3 +374,49 @@ answer = false
     assert_eq!(config.away[0].message.get(Lang::Es), Some("De vacaciones"));
     assert_eq!(config.schedule.away.len(), 1, "the days close the calendar");
 }
+
+#[test]
+fn check_warns_of_a_schedule_that_never_opens_and_a_readable_secret() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("imap-password");
+    std::fs::write(&secret, "secret").expect("write");
+    let config = |holidays: &str| {
+        format!(
+            "[identity]\nname = \"Ana\"\naddress = \"ana@x.example\"\n\n[schedule]\ntimezone = \"Europe/Madrid\"\nmonday = [\"09:00-14:00\"]\n{holidays}\n[imap]\nhost = \"imap.x.example\"\nsecurity = \"tls\"\nusername = \"ana\"\npassword_file = \"imap-password\"\n\n[smtp]\nhost = \"smtp.x.example\"\nusername = \"ana\"\npassword_command = \"echo x\"\n"
+        )
+    };
+    let path = dir.path().join("config.toml");
+    let check = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_plazo"))
+            .args(["check", "--offline", "--config"])
+            .arg(&path)
+            .output()
+            .expect("run plazo");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let today = plazo::clock::now().date_naive();
+    let far = today + chrono::Duration::days(800);
+    std::fs::write(&path, config(&format!("holidays = [\"{today}..{far}\"]"))).expect("write");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let (code, out) = check();
+    assert_eq!(code, Some(0), "warnings do not fail the check:\n{out}");
+    assert!(
+        out.contains("warning: schedule: no working time in the next year"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: imap.password_file:")
+            && out.contains("can be read by every user of this machine (mode 0644)"),
+        "{out}"
+    );
+    // An ordinary schedule and a private file: no warning.
+    std::fs::write(&path, config("")).expect("write");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let (code, out) = check();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("warning:"), "{out}");
+}

@@ -242,3 +242,33 @@ fn away_periods_answer_with_their_words_or_not_at_all() {
     assert_eq!(d.action, Action::Skip);
     assert_eq!(d.reason(), "no-trigger");
 }
+
+#[test]
+fn a_schedule_that_never_opens_again_answers_nothing() {
+    // Closed from the mail's day for longer than the three-year horizon: a reply could not say
+    // when the mail will be read, so none is sent.
+    let closed = |until: &str| {
+        common::config_text(&CONFIG.replace(
+            "friday = [\"09:00-14:00\"]",
+            &format!("friday = [\"09:00-14:00\"]\nholidays = [\"2026-11-01..{until}\"]"),
+        ))
+    };
+    let d = common::decide(
+        &closed("2030-12-31"),
+        &client_mail("Web"),
+        &mut MemoryLedger::default(),
+    );
+    assert_eq!(d.action, Action::Skip);
+    assert_eq!(d.reason(), "no-opening");
+    assert!(d.reply.is_none());
+    // Open again within the horizon: answered, with the day it opens.
+    let d = common::decide(
+        &closed("2027-12-31"),
+        &client_mail("Web"),
+        &mut MemoryLedger::default(),
+    );
+    assert_eq!(d.action, Action::Reply, "{}", d.reason());
+    let text = d.reply.expect("reply").text;
+    assert!(text.contains("2028"), "{text}");
+    assert!(!text.contains("None"), "{text}");
+}

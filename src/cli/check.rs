@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{Config, ConfigError, Problem};
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, ConfigError, PasswordSource, Problem};
 use crate::daemon::{Runtime, check_servers};
 use crate::oauth::Standing;
 use crate::render::Templates;
@@ -67,6 +69,9 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_CONFIG));
     }
     println!("{}: ok", config.path.display());
+    for w in warnings(&config, crate::clock::now()) {
+        println!("warning: {w}");
+    }
     let grant_ok = check_grant(&config);
     if args.offline {
         return Ok(if grant_ok {
@@ -101,6 +106,45 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What is valid but probably not meant: a schedule that never opens within a year (plazo
+/// would answer nothing: `no-opening`), a secret file others can read.
+fn warnings(config: &Config, now: DateTime<Utc>) -> Vec<String> {
+    let mut out = Vec::new();
+    let year = now + chrono::Duration::days(366);
+    if config.schedule.next_opening(now).is_none_or(|t| t > year) {
+        out.push(
+            "schedule: no working time in the next year (every day closed or a holiday): plazo answers nothing until there is (skip no-opening)"
+                .to_string(),
+        );
+    }
+    let mut secrets = Vec::new();
+    for (name, server) in [("imap", &config.imap), ("smtp", &config.smtp)] {
+        if let Some(PasswordSource::File(path)) = server.as_ref().map(|s| &s.password) {
+            secrets.push((format!("{name}.password_file"), path.clone()));
+        }
+    }
+    if let Some(PasswordSource::File(path)) = config
+        .oauth2
+        .as_ref()
+        .and_then(|o| o.client_secret.as_ref())
+    {
+        secrets.push(("oauth2.client_secret_file".to_string(), path.clone()));
+    }
+    for (key, path) in secrets {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o007 != 0 {
+                out.push(format!(
+                    "{key}: {} can be read by every user of this machine (mode {mode:04o}): chmod 600 it",
+                    path.display()
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// With OAuth2, says whether a usable grant is stored (no network). False when the servers
