@@ -799,6 +799,9 @@ struct Sender {
     sent_folder: Option<Option<String>>,
     /// Why the account is paused (OAuth2 grant unusable), until a reload.
     paused: Option<AuthError>,
+    /// Why the last connection to the SMTP server failed, when it did: the whole outbox waits
+    /// with a backoff of its own, instead of every reply trying (and logging) in turn.
+    unreachable: Option<String>,
 }
 
 impl Sender {
@@ -816,12 +819,14 @@ impl Sender {
             filer: None,
             sent_folder: None,
             paused: None,
+            unreachable: None,
         })
     }
 
     async fn run(&mut self) {
         let mut filing = Backoff::new(RECONNECT_FIRST, RECONNECT_MAX);
         let mut failing = Backoff::new(RECONNECT_FIRST, RECONNECT_MAX);
+        let mut unreachable = Backoff::new(RETRY_FIRST, RETRY_MAX);
         let mut repeated = Repeated::default();
         let mut filing_due = tokio::time::Instant::now();
         loop {
@@ -853,6 +858,24 @@ impl Sender {
             match self.send_one().await {
                 Ok(true) => {
                     failing.reset();
+                    unreachable.reset();
+                    continue;
+                }
+                Ok(false) if let Some(why) = self.unreachable.take() => {
+                    failing.reset();
+                    let wait = unreachable.next();
+                    let queued = self.store.queued().unwrap_or(0);
+                    if let Some(times) = repeated.note(&why, clock::now()) {
+                        tracing::warn!(
+                            "outbox: cannot send: {why}{times}; {queued} repl{} waiting; trying again in {:.0} s",
+                            if queued == 1 { "y" } else { "ies" },
+                            wait.as_secs_f64()
+                        );
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = self.cancel.cancelled() => return,
+                    }
                     continue;
                 }
                 Ok(false) => failing.reset(),
@@ -904,6 +927,13 @@ impl Sender {
     /// `--once`: send everything due now, file it, stop.
     async fn drain(&mut self) -> anyhow::Result<()> {
         while self.send_one().await? {}
+        if let Some(why) = self.unreachable.take() {
+            let queued = self.store.queued().unwrap_or(0);
+            tracing::warn!(
+                "outbox: cannot send: {why}; {queued} repl{} kept for the next run",
+                if queued == 1 { "y" } else { "ies" }
+            );
+        }
         if let Some(why) = self.paused.take() {
             return Err(why.into());
         }
@@ -951,9 +981,11 @@ impl Sender {
                 self.paused = Some(why);
                 return Ok(false);
             }
+            // The server cannot be reached or refuses the login: not this reply's fault, and
+            // the next one would fare no better. The sender waits (see `run`).
             Err(e) => {
-                retry(&self.store, &e.to_string())?;
-                return Ok(true);
+                self.unreachable = Some(e.to_string());
+                return Ok(false);
             }
         };
         // MAIL FROM, RCPT TO, DATA: the server holds nothing until the message itself is
