@@ -348,7 +348,7 @@ fn main() {
         passed
             .iter()
             .zip(&deadlines)
-            .map(|((_, m), d)| policy::assess(&config, m.arrival, d.clone()))
+            .map(|((_, m), d)| policy::assess(&config, None, m.arrival, d.clone()))
             .collect::<Vec<Assessment>>()
     });
     let (t_render, replies) = best(rounds, || {
@@ -357,9 +357,12 @@ fn main() {
             .zip(&assessments)
             .filter(|(_, a)| !a.triggers.is_empty())
             .filter_map(|((p, m), a)| {
-                let lang = p.lang.unwrap_or(config.reply.default_language);
-                let to = p.reply_address()?;
-                render::reply(&config, &templates, p, to, a, lang, m.arrival).ok()
+                let addressee = render::Addressee {
+                    address: p.reply_address()?,
+                    lang: p.lang.unwrap_or(config.reply.default_language),
+                    client: None,
+                };
+                render::reply(&config, &templates, p, &addressee, a, m.arrival).ok()
             })
             .count()
     });

@@ -100,6 +100,53 @@ pub struct Config {
     pub state: State,
     /// `[[away]]`: periods she is away, in order of the file.
     pub away: Vec<AwayPeriod>,
+    /// `[[client]]`: agreements with particular clients, in order of the file (the first whose
+    /// `match` fits the sender applies).
+    pub clients: Vec<Client>,
+}
+
+/// One `[[client]]` agreement: what differs for the senders it matches. What it does not set is
+/// taken from the global sections.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Its name, shown in `plazo preview` and `plazo history`.
+    pub name: String,
+    /// Address patterns, as in `reply.clients`.
+    pub patterns: Vec<String>,
+    /// The notice this client's requests need (the global one where not set).
+    pub notice: Notice,
+    /// The language replies are written in, whatever the client writes in.
+    pub language: Option<Lang>,
+    /// Where the client is: their local times in replies, and the zone their words are read in
+    /// when their Date header's offset agrees.
+    pub timezone: Option<Tz>,
+    /// Whether the emergency line is offered (`None`: as `identity.emergency_audience` says).
+    pub emergency: Option<bool>,
+    /// Never answered automatically (skip `never-client`).
+    pub never: bool,
+}
+
+impl Config {
+    /// The agreement of `sender` (lowercased), if a `[[client]]` matches it.
+    pub fn client_for(&self, sender: &str) -> Option<&Client> {
+        self.clients
+            .iter()
+            .find(|c| c.patterns.iter().any(|p| matches_pattern(p, sender)))
+    }
+
+    /// The notice that applies to `client`'s requests: its own, else the global one.
+    pub fn notice_for<'a>(&'a self, client: Option<&'a Client>) -> &'a Notice {
+        client.map_or(&self.notice, |c| &c.notice)
+    }
+
+    /// True when `sender` is one of her clients: in `reply.clients` or a `[[client]]`.
+    pub fn is_client(&self, sender: &str) -> bool {
+        self.reply
+            .clients
+            .iter()
+            .any(|p| matches_pattern(p, sender))
+            || self.client_for(sender).is_some()
+    }
 }
 
 /// A text written once for every language, or one per language (`{ es = "…", en = "…" }`).
@@ -455,6 +502,30 @@ struct RawConfig {
     oauth2: Option<RawOAuth2>,
     state: RawState,
     away: Vec<RawAway>,
+    client: Vec<RawClient>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawClient {
+    name: String,
+    #[serde(rename = "match")]
+    patterns: Vec<String>,
+    notice: RawClientNotice,
+    rush: Option<bool>,
+    language: String,
+    timezone: String,
+    emergency: Option<bool>,
+    never: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawClientNotice {
+    minimum: Option<String>,
+    counts: Option<String>,
+    rush_minimum: Option<String>,
+    rush_fee: Option<RawTexts>,
 }
 
 /// A text as written: one string, or a table by language code.
@@ -763,11 +834,13 @@ struct Locator<'a> {
 }
 
 impl Locator<'_> {
-    /// The line of the key (for tables and unknown keys) or of the value at `path`.
+    /// The line of the key (for tables and unknown keys) or of the value at `path`. A key
+    /// missing from one `[[…]]` block gets the block's line.
     fn line(&self, path: &[Seg]) -> Option<usize> {
         let mut table: &DeTable<'_> = self.doc.get_ref();
         let mut value: Option<&Spanned<DeValue<'_>>> = None;
         let mut key_span = None;
+        let mut element = None;
         for seg in path {
             let current = match (seg, value.map(Spanned::get_ref)) {
                 (Seg::Key(k), None) => table.get_key_value(k.as_str()),
@@ -777,11 +850,15 @@ impl Locator<'_> {
                 }
                 (Seg::Index(i), Some(DeValue::Array(a))) => {
                     value = Some(a.get(*i)?);
+                    element = value.map(Spanned::span);
                     key_span = None;
                     continue;
                 }
                 _ => None,
-            }?;
+            };
+            let Some(current) = current else {
+                return element.map(|span| line_of(self.text, span.start));
+            };
             key_span = Some(current.0.span());
             value = Some(current.1);
         }
@@ -847,6 +924,16 @@ impl Checker<'_, '_> {
             .enumerate()
             .map(|(i, a)| self.away(i, a))
             .collect();
+        let clients: Vec<Option<Client>> = match &notice {
+            Some(global) => raw
+                .client
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| self.client(i, c, global))
+                .collect(),
+            None => Vec::new(),
+        };
+        let clients: Option<Vec<Client>> = clients.into_iter().collect();
         let imap = imap.flatten();
         let smtp = smtp.flatten();
         let oauth2 = match oauth2 {
@@ -864,6 +951,7 @@ impl Checker<'_, '_> {
             oauth2,
             state,
             away: Vec::new(),
+            clients: clients?,
         })
         .and_then(|mut config| {
             for period in away {
@@ -871,6 +959,131 @@ impl Checker<'_, '_> {
             }
             Some(config)
         })
+    }
+
+    /// One `[[client]]` agreement, its notice completed from the `global` one.
+    fn client(&mut self, i: usize, raw: RawClient, global: &Notice) -> Option<Client> {
+        let at = |k: &[&str]| {
+            let mut path = vec![Seg::Key("client".into()), Seg::Index(i)];
+            path.extend(k.iter().map(|k| Seg::Key((*k).to_string())));
+            path
+        };
+        let mut ok = true;
+        if raw.name.trim().is_empty() || raw.name.contains(['\r', '\n']) {
+            ok = false;
+            self.report(
+                &at(&["name"]),
+                "missing: one line naming the client, for history",
+            );
+        }
+        if raw.patterns.is_empty() {
+            ok = false;
+            self.report(
+                &at(&["match"]),
+                "missing: the client's addresses, such as [\"@tienda-sol.example\"]",
+            );
+        }
+        for (j, p) in raw.patterns.iter().enumerate() {
+            if let Err(msg) = check_pattern(p) {
+                ok = false;
+                let mut path = at(&["match"]);
+                path.push(Seg::Index(j));
+                self.report(&path, msg);
+            }
+        }
+        let minimum = match &raw.notice.minimum {
+            Some(text) => self.duration(&at(&["notice", "minimum"]), text),
+            None => Some(global.minimum),
+        };
+        let counts = match raw.notice.counts.as_deref() {
+            None => Some(global.counts),
+            Some("business") => Some(Counts::Business),
+            Some("calendar") => Some(Counts::Calendar),
+            Some(other) => {
+                self.report(
+                    &at(&["notice", "counts"]),
+                    format!("\"{other}\" is not one of \"business\", \"calendar\""),
+                );
+                None
+            }
+        };
+        let rush_minimum = match (&raw.notice.rush_minimum, raw.rush) {
+            (Some(_), Some(false)) => {
+                self.report(
+                    &at(&["notice", "rush_minimum"]),
+                    "set while rush = false: no rush is offered to this client",
+                );
+                None
+            }
+            (_, Some(false)) => Some(None),
+            (Some(text), _) => self
+                .duration(&at(&["notice", "rush_minimum"]), text)
+                .map(Some),
+            (None, _) => Some(global.rush_minimum),
+        };
+        if let (Some(m), Some(Some(r))) = (minimum, rush_minimum)
+            && r > m
+        {
+            ok = false;
+            self.report(
+                &at(&["notice", "rush_minimum"]),
+                "is longer than the client's notice.minimum: a rush must be faster",
+            );
+        }
+        let rush_fee = match raw.notice.rush_fee {
+            Some(texts) => self.texts(&at(&["notice", "rush_fee"]), texts, true),
+            None => Some(global.rush_fee.clone()),
+        };
+        let language = if raw.language.trim().is_empty() {
+            Some(None)
+        } else {
+            match Lang::from_code(raw.language.trim()) {
+                Some(l) => Some(Some(l)),
+                None => {
+                    self.report(
+                        &at(&["language"]),
+                        format!("\"{}\" is not one of \"es\", \"en\"", raw.language),
+                    );
+                    None
+                }
+            }
+        };
+        let timezone = if raw.timezone.trim().is_empty() {
+            Some(None)
+        } else {
+            match raw.timezone.trim().parse::<Tz>() {
+                Ok(tz) => Some(Some(tz)),
+                Err(_) => {
+                    self.report(
+                        &at(&["timezone"]),
+                        format!(
+                            "unknown time zone \"{}\": use an IANA name such as \"America/Mexico_City\"",
+                            raw.timezone
+                        ),
+                    );
+                    None
+                }
+            }
+        };
+        Some(Client {
+            name: raw.name.trim().to_string(),
+            patterns: raw
+                .patterns
+                .iter()
+                .map(|p| p.trim().to_lowercase())
+                .collect(),
+            notice: Notice {
+                minimum: minimum?,
+                counts: counts?,
+                rush_minimum: rush_minimum?,
+                rush_fee: rush_fee?,
+            },
+            language: language?,
+            timezone: timezone?,
+            emergency: raw.emergency,
+            never: raw.never,
+        })
+        .filter(|_| ok)
     }
 
     /// One `[[away]]` period.

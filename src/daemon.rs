@@ -695,6 +695,7 @@ impl Watcher {
             received: arrival,
             action: action_tag,
             reason: &reason,
+            client: outcome.as_ref().ok().and_then(|d| d.client.as_deref()),
             findings: &findings,
             reply: queued,
         };

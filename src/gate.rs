@@ -47,6 +47,8 @@ pub enum Skip {
     NotRecipient,
     /// The sender is on the `never` list.
     NeverList,
+    /// A `[[client]]` agreement with `never = true`: she answers this client herself.
+    NeverClient,
     /// `audience = "clients"` and the sender is not a client.
     NotClient,
     /// This sender was already answered for these triggers within `once_per_sender`.
@@ -82,6 +84,7 @@ impl Skip {
             Skip::Noreply => "noreply",
             Skip::NotRecipient => "not-recipient",
             Skip::NeverList => "never-list",
+            Skip::NeverClient => "never-client",
             Skip::NotClient => "not-client",
             Skip::Duplicate => "duplicate",
             Skip::ThreadAnswered => "thread-answered",
@@ -93,7 +96,7 @@ impl Skip {
     }
 
     /// Every reason, in the order the pipeline applies them.
-    pub const ALL: [Skip; 21] = [
+    pub const ALL: [Skip; 22] = [
         Skip::NoReturnPath,
         Skip::NullReturnPath,
         Skip::OwnAddress,
@@ -108,6 +111,7 @@ impl Skip {
         Skip::Noreply,
         Skip::NotRecipient,
         Skip::NeverList,
+        Skip::NeverClient,
         Skip::NotClient,
         Skip::Duplicate,
         Skip::TooOld,
@@ -204,7 +208,7 @@ pub fn check(msg: &Inbound, config: &Config) -> Result<(), Skip> {
     if !msg.recipients.iter().any(|r| me.is_mine(r)) {
         return Err(Skip::NotRecipient);
     }
-    let sender = from.unwrap_or(return_path).to_lowercase();
+    let sender = msg.sender_address().unwrap_or_default();
     if config
         .reply
         .never
@@ -216,13 +220,10 @@ pub fn check(msg: &Inbound, config: &Config) -> Result<(), Skip> {
     if is_newsletter_sender(msg) {
         return Err(Skip::Bulk);
     }
-    if config.reply.audience == Audience::Clients
-        && !config
-            .reply
-            .clients
-            .iter()
-            .any(|p| matches_pattern(p, &sender))
-    {
+    if config.client_for(&sender).is_some_and(|c| c.never) {
+        return Err(Skip::NeverClient);
+    }
+    if config.reply.audience == Audience::Clients && !config.is_client(&sender) {
         return Err(Skip::NotClient);
     }
     Ok(())

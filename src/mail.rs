@@ -225,6 +225,16 @@ impl Inbound {
         self.header(name).next().is_some()
     }
 
+    /// Who wrote it, lowercased: the From address, else the Return-Path address. Client
+    /// lists and agreements are matched against it.
+    pub fn sender_address(&self) -> Option<String> {
+        self.from
+            .as_ref()
+            .map(|m| m.address.as_str())
+            .or(self.reply_address())
+            .map(str::to_lowercase)
+    }
+
     /// The address replies go to: the Return-Path address.
     pub fn reply_address(&self) -> Option<&str> {
         match &self.return_path {

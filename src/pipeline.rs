@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::config::{Client, Config};
 use crate::extract::{self, Deadline, Finding};
 use crate::gate::{self, Skip};
 use crate::lang::Lang;
@@ -153,6 +153,8 @@ pub struct Decision {
     pub received: DateTime<Utc>,
     /// The thread it belongs to for the loop brake ([`thread_key`]).
     pub thread: String,
+    /// The name of the `[[client]]` agreement that applied, if one matched the sender.
+    pub client: Option<String>,
 }
 
 impl Decision {
@@ -239,7 +241,13 @@ pub fn decide(
     moment: Moment,
     ledger: &dyn Ledger,
 ) -> Result<Decision, RenderError> {
-    let language = msg.lang.unwrap_or(config.reply.default_language);
+    let client = msg
+        .sender_address()
+        .and_then(|sender| config.client_for(&sender));
+    let language = client
+        .and_then(|c| c.language)
+        .or(msg.lang)
+        .unwrap_or(config.reply.default_language);
     let recipient = msg.reply_address().map(str::to_string);
     let thread = thread_key(msg, recipient.as_deref().unwrap_or_default());
     let skip = |skip: Skip,
@@ -256,6 +264,7 @@ pub fn decide(
         findings,
         received: moment.arrival,
         thread: thread.clone(),
+        client: client.map(|c| c.name.clone()),
     };
     if let Err(reason) = gate::check(msg, config) {
         return Ok(skip(reason, None, Vec::new(), Vec::new()));
@@ -263,8 +272,8 @@ pub fn decide(
     let Some(to) = msg.reply_address() else {
         return Ok(skip(Skip::NoReturnPath, None, Vec::new(), Vec::new()));
     };
-    let findings = understand(msg, config, moment);
-    let assessment = policy::assess(config, moment.arrival, extract::earliest(&findings));
+    let findings = understand(msg, config, client, moment);
+    let assessment = policy::assess(config, client, moment.arrival, extract::earliest(&findings));
     let sender = to.to_lowercase();
     let fresh: Vec<Trigger> = assessment
         .triggers
@@ -317,15 +326,12 @@ pub fn decide(
     if assessment.next_opening.is_none() {
         return Ok(skip(Skip::NoOpening, Some(assessment), fresh, findings));
     }
-    let reply = render::reply(
-        config,
-        templates,
-        msg,
-        to,
-        &assessment,
-        language,
-        moment.now,
-    )?;
+    let addressee = render::Addressee {
+        address: to,
+        lang: language,
+        client,
+    };
+    let reply = render::reply(config, templates, msg, &addressee, &assessment, moment.now)?;
     Ok(Decision {
         action: Action::Reply,
         skip: None,
@@ -337,18 +343,32 @@ pub fn decide(
         findings,
         received: moment.arrival,
         thread,
+        client: client.map(|c| c.name.clone()),
     })
 }
 
 /// The Understand stage: every time expression of the subject and the client's message, with
 /// its role, read against the Date header in the sender's zone (design §1). The earliest strong
 /// demand among them is the deadline.
-fn understand(msg: &Inbound, config: &Config, moment: Moment) -> Vec<Finding> {
+fn understand(
+    msg: &Inbound,
+    config: &Config,
+    client: Option<&Client>,
+    moment: Moment,
+) -> Vec<Finding> {
     let written = msg.date.unwrap_or_else(|| {
         moment
             .arrival
             .with_timezone(&Zone::Named(config.schedule.tz).offset_at(moment.arrival))
     });
-    let zone = Zone::of_sender(written, config.schedule.tz);
+    // The client's own zone when their Date agrees with it (its DST rules then read "mañana a
+    // las 9" right across a change), else the freelancer's when it agrees, else the offset.
+    let zone = match client
+        .and_then(|c| c.timezone)
+        .map(|tz| Zone::of_sender(written, tz))
+    {
+        Some(named @ Zone::Named(_)) => named,
+        _ => Zone::of_sender(written, config.schedule.tz),
+    };
     extract::explain_mail(&msg.subject, &msg.own_text, written, zone)
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::calendar::Holiday;
-use crate::config::Config;
+use crate::config::{Client, Config};
 use crate::extract::Deadline;
 
 /// Why a reply is sent.
@@ -80,9 +80,14 @@ pub struct Assessment {
 }
 
 /// Assesses a request that arrived at `received` demanding `deadline`.
-pub fn assess(config: &Config, received: DateTime<Utc>, deadline: Option<Deadline>) -> Assessment {
+pub fn assess(
+    config: &Config,
+    client: Option<&Client>,
+    received: DateTime<Utc>,
+    deadline: Option<Deadline>,
+) -> Assessment {
     let schedule = &config.schedule;
-    let notice = &config.notice;
+    let notice = config.notice_for(client);
     let outside_hours = !schedule.is_working(received);
     let next_opening = schedule.next_opening(received);
     let earliest = schedule.earliest(received, notice.minimum, notice.counts);

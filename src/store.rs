@@ -164,6 +164,10 @@ DROP TABLE outbox;
 ALTER TABLE outbox_new RENAME TO outbox;
 CREATE INDEX outbox_state ON outbox (state, next_attempt);
 "#,
+    // `[[client]]` agreements: the one that decided, by name, for `history`.
+    r#"
+ALTER TABLE decision ADD COLUMN client TEXT;
+"#,
 ];
 
 /// What `plazo away` set: a period of local days (with her words, if any), or the day she said
@@ -244,6 +248,8 @@ pub struct Record<'a> {
     pub action: &'a str,
     /// The skip tag or the triggers joined by `+`.
     pub reason: &'a str,
+    /// The `[[client]]` agreement that applied, by name.
+    pub client: Option<&'a str>,
     /// Every time expression read in the mail, with its role.
     pub findings: &'a [Explained],
     /// The reply to queue, for replies.
@@ -325,6 +331,8 @@ pub struct HistoryRow {
     pub error: Option<String>,
     /// The original Message-ID.
     pub message_id: Option<String>,
+    /// The `[[client]]` agreement that applied, by name.
+    pub client: Option<String>,
     /// Every time expression read in the mail, with its role, strength and why.
     pub findings: Vec<Explained>,
 }
@@ -521,8 +529,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let inserted = tx.execute(
             "INSERT INTO decision (mailbox, uidvalidity, uid, message_id, sender, subject,
-                                   received, decided_at, action, reason, findings)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                   received, decided_at, action, reason, findings, client)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING",
             params![
                 rec.mailbox,
@@ -535,7 +543,8 @@ impl Store {
                 secs(now),
                 rec.action,
                 rec.reason,
-                findings
+                findings,
+                rec.client
             ],
         )?;
         if inserted == 1
@@ -821,7 +830,7 @@ impl Store {
     pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT d.decided_at, d.received, d.sender, d.subject, d.action, d.reason,
-                    o.state, o.error, d.message_id, d.findings
+                    o.state, o.error, d.message_id, d.findings, d.client
              FROM decision d LEFT JOIN outbox o ON o.decision_id = d.id
              ORDER BY d.id DESC LIMIT ?1",
         )?;
@@ -836,6 +845,7 @@ impl Store {
                 delivery: r.get(6)?,
                 error: r.get(7)?,
                 message_id: r.get(8)?,
+                client: r.get(10)?,
                 findings: {
                     let text: String = r.get(9)?;
                     serde_json::from_str(&text).map_err(|e| {
@@ -994,6 +1004,7 @@ mod tests {
             received: t("2026-11-20T21:30:00+01:00"),
             action: if reply.is_some() { "reply" } else { "skip" },
             reason: "outside-hours",
+            client: Some("Tienda Sol"),
             findings: &[],
             reply,
         }
@@ -1150,6 +1161,11 @@ mod tests {
         assert_eq!(h.len(), 2);
         assert!(h[0].findings.is_empty(), "newest first, nothing read");
         assert_eq!(h[1].findings, findings);
+        assert_eq!(
+            h[1].client.as_deref(),
+            Some("Tienda Sol"),
+            "the agreement is kept"
+        );
     }
 
     #[test]

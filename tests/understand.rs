@@ -92,7 +92,7 @@ fn expected_decision(
         lang: Lang::Es,
         role: extract::role::Role::Request,
     });
-    let a = policy::assess(config, arrival, d);
+    let a = policy::assess(config, None, arrival, d);
     if a.triggers.is_empty() {
         ("skip".into(), "no-trigger".into())
     } else {

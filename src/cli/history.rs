@@ -38,11 +38,14 @@ pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
         if args.json {
             writeln!(out, "{}", serde_json::to_string(r)?)?;
         } else {
-            let delivery = match (&r.delivery, &r.error) {
+            let mut delivery = match (&r.delivery, &r.error) {
                 (Some(d), Some(e)) => format!(" [{d}: {e}]"),
                 (Some(d), None) => format!(" [{d}]"),
                 _ => String::new(),
             };
+            if let Some(client) = &r.client {
+                delivery.push_str(&format!(" (client: {client})"));
+            }
             writeln!(
                 out,
                 "{}  {:<5} {:<28} {:<32} {}{}",

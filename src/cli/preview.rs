@@ -102,6 +102,7 @@ fn to_json(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> Value {
         "message_id": msg.message_id,
         "action": d.action,
         "reason": d.reason(),
+        "client": d.client,
         "triggers": d.triggers,
         "received": d.received.with_timezone(&tz).to_rfc3339(),
         "deadline": d.deadline().map(|dl| dl.at.to_rfc3339()),
@@ -148,6 +149,9 @@ fn to_text(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> String 
     match d.action {
         pipeline::Action::Reply => s += &format!("   decision:     REPLY ({})\n", d.reason()),
         pipeline::Action::Skip => s += &format!("   decision:     skip ({})\n", d.reason()),
+    }
+    if let Some(name) = &d.client {
+        s += &format!("   agreement:    {name} ([[client]])\n");
     }
     if let Some(a) = &d.assessment {
         s += &format!(

@@ -19,10 +19,11 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::calendar::{Counts, Schedule};
-use crate::config::{Config, EmergencyAudience, matches_pattern};
+use crate::config::{Client, Config, EmergencyAudience, matches_pattern};
 use crate::lang::Lang;
 use crate::mail::{Inbound, one_line};
 use crate::policy::{Assessment, Trigger};
+use crate::zone::Zone;
 
 mod greet;
 mod place;
@@ -565,15 +566,37 @@ pub struct Context {
     away_message: Option<String>,
 }
 
+/// Whom a reply goes to: the address, the language it is written in, and the client agreement
+/// that applies, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Addressee<'a> {
+    /// The Return-Path address.
+    pub address: &'a str,
+    /// The reply's language.
+    pub lang: Lang,
+    /// The `[[client]]` agreement of the sender.
+    pub client: Option<&'a Client>,
+}
+
 impl Context {
     /// The context for one reply.
-    fn new(config: &Config, msg: &Inbound, to: &str, a: &Assessment, lang: Lang) -> Context {
+    fn new(config: &Config, msg: &Inbound, addressee: &Addressee<'_>, a: &Assessment) -> Context {
+        let (to, lang, client) = (addressee.address, addressee.lang, addressee.client);
         let tz = config.schedule.tz;
+        let notice = config.notice_for(client);
+        // The client's local times: in their named zone when their Date agrees with it (or
+        // there is no Date), else at the offset their mail gave.
+        let client_zone = match (msg.date, client.and_then(|c| c.timezone)) {
+            (Some(d), Some(home)) => Some(Zone::of_sender(d, home)),
+            (Some(d), None) => Some(Zone::Fixed(*d.offset())),
+            (None, Some(home)) => Some(Zone::Named(home)),
+            (None, None) => None,
+        };
         let speaker = Speaker::new(
             lang,
             tz,
             a.received,
-            msg.date.map(|d| *d.offset()),
+            client_zone,
             say::writes_am_pm(&msg.own_text) || say::writes_am_pm(&msg.subject),
         );
         let deadline = a.deadline.as_ref().map(|d| d.at.to_utc());
@@ -586,9 +609,13 @@ impl Context {
             .identity
             .emergency
             .get(lang)
-            .filter(|_| {
-                config.identity.emergency_audience == EmergencyAudience::Anyone
-                    || config.reply.clients.iter().any(|p| matches_pattern(p, to))
+            .filter(|_| match client.and_then(|c| c.emergency) {
+                Some(offered) => offered,
+                None => {
+                    config.identity.emergency_audience == EmergencyAudience::Anyone
+                        || client.is_some()
+                        || config.reply.clients.iter().any(|p| matches_pattern(p, to))
+                }
             })
             .map(str::to_string);
         let pair = |t: Option<DateTime<Utc>>| match t {
@@ -627,8 +654,8 @@ impl Context {
             earliest_zoned,
             rush_earliest,
             rush_earliest_zoned,
-            rush_fee: config.notice.rush_fee.get(lang).map(str::to_string),
-            notice: notice_text(lang, config.notice.minimum, config.notice.counts),
+            rush_fee: notice.rush_fee.get(lang).map(str::to_string),
+            notice: notice_text(lang, notice.minimum, notice.counts),
             next_opening,
             next_opening_zoned,
             zone: speaker.zone().to_string(),
@@ -799,12 +826,12 @@ pub fn reply(
     config: &Config,
     templates: &Templates,
     msg: &Inbound,
-    to: &str,
+    addressee: &Addressee<'_>,
     a: &Assessment,
-    lang: Lang,
     now: DateTime<Utc>,
 ) -> Result<Outgoing, RenderError> {
-    let context = Context::new(config, msg, to, a, lang);
+    let (to, lang) = (addressee.address, addressee.lang);
+    let context = Context::new(config, msg, addressee, a);
     let (subject, text) = templates.render(&template_name(lang, template_for(a)), &context)?;
     let subject = if subject.is_empty() {
         reply_subject(&msg.subject)

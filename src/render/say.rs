@@ -27,6 +27,7 @@ use std::sync::LazyLock;
 use chrono_tz::Tz;
 
 use crate::lang::Lang;
+use crate::zone::Zone;
 
 /// How a reply says instants: the language, the freelancer's zone, the arrival and, when known,
 /// the client's offset.
@@ -38,8 +39,8 @@ pub struct Speaker {
     pub tz: Tz,
     /// The instant days are counted from (the arrival).
     pub now: DateTime<Utc>,
-    /// The client's offset, when their mail said it.
-    pub client: Option<FixedOffset>,
+    /// The client's zone: a named one from their agreement, else the offset their mail gave.
+    pub client: Option<Zone>,
     /// Clock hours on a 12-hour clock with am/pm (English only).
     pub twelve_hour: bool,
     /// The freelancer's zone, named once.
@@ -52,11 +53,12 @@ impl Speaker {
         lang: Lang,
         tz: Tz,
         now: DateTime<Utc>,
-        client: Option<FixedOffset>,
+        client: Option<Zone>,
         client_writes_am_pm: bool,
     ) -> Speaker {
-        let americas =
-            client.is_some_and(|o| (-10 * 3600..=-3 * 3600).contains(&o.local_minus_utc()));
+        let americas = client.is_some_and(|z| {
+            (-10 * 3600..=-3 * 3600).contains(&z.offset_at(now).local_minus_utc())
+        });
         let city = super::place::zone_city(lang.code(), tz);
         let zone = match lang {
             Lang::Es => format!("hora de {city}"),
@@ -146,7 +148,11 @@ impl Speaker {
     /// The client's wall-clock time of `t` when their offset differs from the freelancer's then:
     /// the clock alone when it falls on the same day as hers, else with its own day.
     fn client_time(&self, t: DateTime<Utc>, edge: Edge) -> Option<String> {
-        let offset = self.client.filter(|o| o.local_minus_utc() != 0)?;
+        let offset = self.client.map(|z| z.offset_at(t))?;
+        // A mail dated in UTC says nothing about where its writer is.
+        if matches!(self.client, Some(Zone::Fixed(_))) && offset.local_minus_utc() == 0 {
+            return None;
+        }
         let own_offset = t.with_timezone(&self.tz).offset().fix();
         if offset == own_offset {
             return None;
@@ -358,7 +364,7 @@ mod tests {
     }
 
     fn madrid(lang: Lang, now: &str, client: Option<i32>) -> Speaker {
-        let client = client.map(|h| FixedOffset::east_opt(h * 3600).expect("offset"));
+        let client = client.map(|h| Zone::Fixed(FixedOffset::east_opt(h * 3600).expect("offset")));
         Speaker::new(lang, chrono_tz::Europe::Madrid, utc(now), client, false)
     }
 

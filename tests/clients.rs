@@ -1,0 +1,207 @@
+//! `[[client]]` agreements: the notice, rush, language, zone and emergency line of one client,
+//! everything else from the global settings; `never = true`; their problems in the config.
+
+use plazo::pipeline::{Action, Decision, MemoryLedger};
+
+mod common;
+use common::mail;
+
+/// Ana's settings, and agreements with three clients.
+const CONFIG: &str = r#"
+[identity]
+name = "Ana García"
+address = "ana@estudio-ana.example"
+emergency = "600 000 000"
+
+[schedule]
+timezone = "Europe/Madrid"
+monday = ["09:00-14:00", "16:00-19:00"]
+tuesday = ["09:00-14:00", "16:00-19:00"]
+wednesday = ["09:00-14:00", "16:00-19:00"]
+thursday = ["09:00-14:00", "16:00-19:00"]
+friday = ["09:00-14:00"]
+
+[notice]
+minimum = "24h"
+rush_minimum = "4h"
+rush_fee = "+50 %"
+
+[reply]
+audience = "clients"
+clients = ["@cliente-a.example"]
+
+[[client]]
+name = "Tienda Sol"
+match = ["@tienda-sol.example"]
+notice = { minimum = "72h" }
+language = "en"
+rush = false
+
+[[client]]
+name = "Brightfields"
+match = ["@brightfields.example"]
+timezone = "America/New_York"
+emergency = false
+
+[[client]]
+name = "Dirección"
+match = ["direccion@cliente-a.example"]
+never = true
+"#;
+
+/// A Spanish mail from `from` at `date` asking for something by `by`.
+fn request(from: &str, date: &str, by: &str) -> Vec<u8> {
+    mail(
+        &[
+            &format!("Return-Path: <{from}>"),
+            &format!("From: Cliente <{from}>"),
+            "To: Ana <ana@estudio-ana.example>",
+            "Subject: Cambios en la web",
+            &format!("Date: {date}"),
+            &format!("Message-ID: <{}@test>", from.replace('@', ".")),
+            "Content-Type: text/plain; charset=utf-8",
+        ],
+        &format!("Hola Ana, necesito que cambies el banner {by}.\nGracias"),
+    )
+}
+
+fn decide(raw: &[u8]) -> Decision {
+    let config = common::config_text(CONFIG);
+    common::decide(&config, raw, &mut MemoryLedger::default())
+}
+
+fn text(d: &Decision) -> String {
+    d.reply
+        .as_ref()
+        .map(|r| r.text.clone())
+        .unwrap_or_else(|| panic!("no reply ({})", d.reason()))
+}
+
+#[test]
+fn a_clients_notice_and_language_apply_to_them_only() {
+    // Friday evening, asking for Monday: short notice under either agreement.
+    let date = "Fri, 20 Nov 2026 20:00:00 +0100";
+    let plain = decide(&request("laura@cliente-a.example", date, "para el lunes"));
+    let sol = decide(&request("sofia@tienda-sol.example", date, "para el lunes"));
+    assert_eq!(plain.client, None);
+    assert_eq!(sol.client.as_deref(), Some("Tienda Sol"));
+    let earliest = |d: &Decision| {
+        d.assessment
+            .as_ref()
+            .and_then(|a| a.earliest)
+            .expect("an earliest date")
+    };
+    // 24 working hours from Monday 9:00 vs 72: Wednesday vs the Monday after.
+    assert!(
+        earliest(&sol) > earliest(&plain) + chrono::Duration::days(3),
+        "{} vs {}",
+        earliest(&sol),
+        earliest(&plain)
+    );
+    assert_eq!(plain.language.code(), "es");
+    assert_eq!(
+        sol.language.code(),
+        "en",
+        "the agreement's language, not hers"
+    );
+    let sol_text = text(&sol);
+    assert!(
+        sol_text.starts_with("Hello") || sol_text.starts_with("Hi"),
+        "{sol_text}"
+    );
+    assert!(
+        sol_text.contains("need 72 working hours"),
+        "the client’s own notice: {sol_text}"
+    );
+    // rush = false: no rush is offered to this client, though Ana offers one to others.
+    assert!(
+        plain
+            .assessment
+            .as_ref()
+            .is_some_and(|a| a.rush_earliest.is_some())
+    );
+    assert!(
+        sol.assessment
+            .as_ref()
+            .is_some_and(|a| a.rush_earliest.is_none())
+    );
+    assert!(!sol_text.contains("+50 %"), "{sol_text}");
+    assert!(text(&plain).contains("+50 %"), "{}", text(&plain));
+}
+
+#[test]
+fn a_client_zone_gives_their_time_across_their_own_dst_change() {
+    // Friday 30 October 2026: Madrid is already on winter time (UTC+1), New York not until
+    // Sunday 1 November (UTC-4, then UTC-5). The earliest delivery falls after New York's
+    // change: their time is six hours behind Madrid then, not the five of the mail's Date.
+    let date = "Fri, 30 Oct 2026 15:00:00 -0400";
+    let d = decide(&request("tom@brightfields.example", date, "para el lunes"));
+    assert_eq!(d.client.as_deref(), Some("Brightfields"));
+    let earliest = d
+        .assessment
+        .as_ref()
+        .and_then(|a| a.earliest)
+        .expect("earliest");
+    let madrid = earliest.with_timezone(&chrono_tz::Europe::Madrid);
+    let ny = earliest.with_timezone(&chrono_tz::America::New_York);
+    let reply = text(&d);
+    let their_clock = ny.format("%-H:%M").to_string();
+    let wrong_clock = earliest
+        .with_timezone(&chrono::FixedOffset::west_opt(4 * 3600).expect("offset"))
+        .format("%-H:%M")
+        .to_string();
+    assert_ne!(their_clock, wrong_clock);
+    assert!(
+        reply.contains(&format!("{their_clock} en tu hora")),
+        "{their_clock} New York time for {madrid}:\n{reply}"
+    );
+    // emergency = false: the line Ana gives her clients is not offered to this one.
+    assert!(!reply.contains("600 000 000"), "{reply}");
+    let plain = decide(&request("laura@cliente-a.example", date, "para el lunes"));
+    assert!(text(&plain).contains("600 000 000"), "{}", text(&plain));
+}
+
+#[test]
+fn a_never_client_is_skipped_and_never_answered() {
+    let d = decide(&request(
+        "direccion@cliente-a.example",
+        "Fri, 20 Nov 2026 20:00:00 +0100",
+        "para el lunes",
+    ));
+    assert_eq!(d.action, Action::Skip);
+    assert_eq!(d.reason(), "never-client");
+    assert!(d.reply.is_none());
+}
+
+#[test]
+fn agreement_problems_name_their_keys() {
+    let text = CONFIG.to_string()
+        + r#"
+[[client]]
+name = "Rota"
+notice = { minimum = "soon", counts = "weekly", rush_minimum = "2h" }
+rush = false
+language = "fr"
+timezone = "Europe/Madird"
+"#;
+    let problems = match plazo::config::Config::parse(&text, std::path::Path::new("t.toml")) {
+        Ok(_) => panic!("accepted a broken [[client]]"),
+        Err(plazo::config::ConfigError::Invalid { problems, .. }) => problems,
+        Err(e) => panic!("{e}"),
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "client[3].match",
+        "client[3].notice.minimum",
+        "client[3].notice.counts",
+        "client[3].notice.rush_minimum",
+        "client[3].language",
+        "client[3].timezone",
+    ] {
+        assert!(keys.contains(&key), "{key} missing in {keys:?}");
+    }
+    assert!(
+        problems.iter().all(|p| p.line.is_some()),
+        "every problem has its line: {problems:?}"
+    );
+}
