@@ -16,7 +16,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::calendar::{Counts, Holiday, Range, Schedule};
 use crate::lang::Lang;
-use crate::policy::Trigger;
+use crate::words::Trigger;
 
 /// One problem in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +76,9 @@ fn list(path: &Path, problems: &[Problem]) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Exit code for an unreadable or invalid configuration (EX_CONFIG, sysexits.h).
+pub const EXIT_CONFIG: u8 = 78;
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -1619,7 +1622,7 @@ impl Checker<'_, '_> {
     fn oauth2(&mut self, raw: RawOAuth2, base: &Path) -> Option<OAuth2> {
         let mut ok = true;
         let name = raw.provider.trim();
-        let preset = crate::oauth::preset(name);
+        let preset = crate::oauth::preset::preset(name);
         if preset.is_none() && name != "custom" {
             ok = false;
             let message = if name.is_empty() {

@@ -132,7 +132,7 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         Ok(r) => Arc::new(r),
         Err(e) => {
             tracing::error!("{e}");
-            return Ok(crate::cli::EXIT_CONFIG);
+            return Ok(crate::config::EXIT_CONFIG);
         }
     };
     let state = runtime.config.state.path.clone();
@@ -146,7 +146,7 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
             "no OAuth2 grant for {}: run `plazo auth login` first",
             crate::oauth::account(&runtime.config).unwrap_or("the account")
         );
-        return Ok(crate::cli::EXIT_CONFIG);
+        return Ok(crate::config::EXIT_CONFIG);
     }
     {
         let store = Store::open(&state)

@@ -39,4 +39,5 @@ pub mod render;
 pub mod segment;
 pub mod smtp;
 pub mod store;
+pub mod words;
 pub mod zone;

@@ -9,52 +9,13 @@
 //! The rush option is kept only when it is true and asked for: the client demands a time the
 //! normal notice cannot meet, and the rush is strictly earlier than the normal delivery.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::calendar::Holiday;
 use crate::config::{Client, Config};
 use crate::extract::Deadline;
 
-/// Why a reply is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum Trigger {
-    /// The mail arrived outside working time.
-    #[serde(rename = "outside-hours")]
-    OutsideHours,
-    /// The mail demands a deadline before the earliest feasible delivery.
-    #[serde(rename = "short-notice")]
-    ShortNotice,
-    /// The mail arrived on a day she is away.
-    #[serde(rename = "away")]
-    Away,
-}
-
-impl Trigger {
-    /// The tag used in config, logs and JSON.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Trigger::OutsideHours => "outside-hours",
-            Trigger::ShortNotice => "short-notice",
-            Trigger::Away => "away",
-        }
-    }
-
-    /// The trigger for a tag.
-    pub fn from_tag(tag: &str) -> Option<Trigger> {
-        [Trigger::OutsideHours, Trigger::ShortNotice, Trigger::Away]
-            .into_iter()
-            .find(|t| t.tag() == tag)
-    }
-}
-
-impl fmt::Display for Trigger {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.tag())
-    }
-}
+pub use crate::words::Trigger;
 
 /// What business time says about one request.
 #[derive(Debug, Clone, PartialEq)]

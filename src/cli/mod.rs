@@ -17,8 +17,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
 
-/// Exit code for an unreadable or invalid configuration (EX_CONFIG).
-pub const EXIT_CONFIG: u8 = 78;
+pub use crate::config::EXIT_CONFIG;
 
 /// plazo: answers clients' after-hours and short-notice mail once, with the earliest real delivery.
 #[derive(Debug, Parser)]

@@ -1,6 +1,6 @@
 //! OAuth2 sign-in for mail servers that no longer take passwords (Gmail, Microsoft 365).
 //!
-//! - [`preset`]: the providers plazo knows (endpoints and scopes).
+//! - [`preset()`]: the providers plazo knows (endpoints and scopes).
 //! - [`login`]: `plazo auth login`: the authorization-code flow with PKCE and a loopback redirect,
 //!   or the device flow (RFC 8628); the refresh token goes into the state store.
 //! - [`TokenSource`]: the daemon's access token: cached, refreshed shortly before it expires (one
@@ -12,6 +12,9 @@
 //! from `Debug`, and every error here is built from our own words or the provider's error code.
 
 pub mod login;
+pub mod preset;
+
+pub use preset::{Preset, preset};
 
 use std::fmt;
 use std::path::Path;
@@ -28,49 +31,6 @@ use oauth2::{
 use crate::clock;
 use crate::config::{AuthMethod, Config, OAuth2};
 use crate::store::{Grant, Store};
-
-/// A provider's endpoints and the scopes IMAP and SMTP need.
-#[derive(Debug, Clone, Copy)]
-pub struct Preset {
-    /// The authorization endpoint (`{tenant}` is replaced for Microsoft).
-    pub authorization_url: &'static str,
-    /// The token endpoint.
-    pub token_url: &'static str,
-    /// The device authorization endpoint.
-    pub device_url: &'static str,
-    /// IMAP + SMTP scopes, and what is needed for a refresh token.
-    pub scopes: &'static [&'static str],
-    /// Extra parameters of the authorization request.
-    pub authorize_params: &'static [(&'static str, &'static str)],
-}
-
-/// The presets: `google` and `microsoft`.
-pub fn preset(name: &str) -> Option<Preset> {
-    match name {
-        // Google gives a refresh token only with access_type=offline, and again on a later
-        // sign-in only with prompt=consent.
-        "google" => Some(Preset {
-            authorization_url: "https://accounts.google.com/o/oauth2/v2/auth",
-            token_url: "https://oauth2.googleapis.com/token",
-            device_url: "https://oauth2.googleapis.com/device/code",
-            scopes: &["https://mail.google.com/"],
-            authorize_params: &[("access_type", "offline"), ("prompt", "consent")],
-        }),
-        // Microsoft gives a refresh token only with offline_access.
-        "microsoft" => Some(Preset {
-            authorization_url: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize",
-            token_url: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
-            device_url: "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/devicecode",
-            scopes: &[
-                "https://outlook.office.com/IMAP.AccessAsUser.All",
-                "https://outlook.office.com/SMTP.Send",
-                "offline_access",
-            ],
-            authorize_params: &[],
-        }),
-        _ => None,
-    }
-}
 
 /// The SASL XOAUTH2 initial response (before base64).
 pub fn xoauth2(user: &str, token: &str) -> String {
