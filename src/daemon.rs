@@ -38,6 +38,8 @@ const IDLE_PERIOD: Duration = Duration::from_secs(10 * 60);
 /// First and longest wait between reconnections.
 const RECONNECT_FIRST: Duration = Duration::from_millis(500);
 const RECONNECT_MAX: Duration = Duration::from_secs(60);
+/// The most sent replies filed in one pass between sends.
+const FILING_BATCH: usize = 20;
 /// First and longest wait between attempts to send one reply.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(300);
@@ -895,7 +897,13 @@ impl Sender {
             }
             if tokio::time::Instant::now() >= filing_due {
                 match self.file_sent().await {
-                    Ok(()) => filing.reset(),
+                    Ok(filed) => {
+                        filing.reset();
+                        // More to file: send first whatever became due, then the next batch.
+                        if filed > 0 {
+                            continue;
+                        }
+                    }
                     Err(ref e) if let Some(why) = pausing(e) => {
                         self.filer = None;
                         self.paused = Some(why.clone());
@@ -938,7 +946,7 @@ impl Sender {
         if let Some(why) = self.paused.take() {
             return Err(why.into());
         }
-        self.file_sent().await?;
+        while self.file_sent().await? > 0 {}
         if let Some(mut s) = self.filer.take() {
             let _ = s.logout().await;
         }
@@ -1039,11 +1047,14 @@ impl Sender {
         Ok(true)
     }
 
-    /// Appends sent replies to the Sent folder and marks their originals with the keyword.
-    async fn file_sent(&mut self) -> anyhow::Result<()> {
-        let pending = self.store.unfiled()?;
+    /// Appends sent replies to the Sent folder and marks their originals with the keyword, at
+    /// most [`FILING_BATCH`] a pass so sending is never held up for long: the APPENDs, one
+    /// `UID STORE` per mailbox for all their originals, one commit for the batch. Returns how
+    /// many were filed.
+    async fn file_sent(&mut self) -> anyhow::Result<usize> {
+        let pending = self.store.unfiled(FILING_BATCH)?;
         if pending.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let runtime = self.runtime.borrow().clone();
         let save = runtime.config.reply.save_to_sent;
@@ -1064,33 +1075,45 @@ impl Sender {
             }
             self.sent_folder = Some(folder);
         }
-        let mut selected: Option<(String, imap::Selected)> = None;
-        for item in pending {
-            if save && let Some(Some(folder)) = &self.sent_folder {
-                // An APPEND begun before a kill may have landed: look before filing again.
-                let there = item.maybe_appended && {
-                    selected = None;
-                    imap::holds_message_id(&mut session, folder, &item.reply_id).await?
-                };
-                if !there {
-                    self.store.mark_appending(item.id)?;
-                    imap::append(&mut session, folder, &item.message).await?;
+        if save && let Some(Some(folder)) = &self.sent_folder {
+            // Recorded before the APPENDs (one commit): after a kill among them, each copy is
+            // looked for before it is appended again.
+            let fresh: Vec<i64> = pending
+                .iter()
+                .filter(|i| !i.maybe_appended)
+                .map(|i| i.id)
+                .collect();
+            self.store.mark_appending(&fresh)?;
+            for item in &pending {
+                if item.maybe_appended
+                    && imap::holds_message_id(&mut session, folder, &item.reply_id).await?
+                {
+                    continue;
                 }
+                imap::append(&mut session, folder, &item.message).await?;
             }
-            if selected.as_ref().map(|(m, _)| m) != Some(&item.mailbox) {
-                let sel = imap::select(&mut session, &item.mailbox).await?;
-                selected = Some((item.mailbox.clone(), sel));
-            }
-            if let Some((_, sel)) = &selected
-                && sel.uidvalidity == item.uidvalidity
-                && sel.keywords
-            {
-                imap::mark_answered(&mut session, item.uid).await?;
-            }
-            self.store.mark_filed(item.id)?;
         }
+        // The keyword on the originals: one UID STORE per mailbox (and UIDVALIDITY).
+        let mut groups: Vec<(&str, u32, Vec<u32>)> = Vec::new();
+        for item in &pending {
+            match groups
+                .iter_mut()
+                .find(|(m, v, _)| *m == item.mailbox && *v == item.uidvalidity)
+            {
+                Some((_, _, uids)) => uids.push(item.uid),
+                None => groups.push((&item.mailbox, item.uidvalidity, vec![item.uid])),
+            }
+        }
+        for (mailbox, uidvalidity, uids) in groups {
+            let sel = imap::select(&mut session, mailbox).await?;
+            if sel.uidvalidity == uidvalidity && sel.keywords {
+                imap::mark_answered(&mut session, &uids).await?;
+            }
+        }
+        let ids: Vec<i64> = pending.iter().map(|i| i.id).collect();
+        self.store.mark_filed(&ids)?;
         self.filer = Some(session);
-        Ok(())
+        Ok(pending.len())
     }
 }
 

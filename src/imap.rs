@@ -709,11 +709,19 @@ pub async fn holds_message_id(
     Ok(!found.is_empty())
 }
 
-/// Sets [`KEYWORD`] on the message `uid` of the selected mailbox.
-pub async fn mark_answered(session: &mut ImapSession, uid: u32) -> Result<(), ImapError> {
+/// Sets [`KEYWORD`] on the messages `uids` of the selected mailbox, in one command.
+pub async fn mark_answered(session: &mut ImapSession, uids: &[u32]) -> Result<(), ImapError> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let set = uids
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     step(async {
         session
-            .uid_store(uid.to_string(), format!("+FLAGS ({KEYWORD})"))
+            .uid_store(set, format!("+FLAGS.SILENT ({KEYWORD})"))
             .await?
             .try_collect::<Vec<_>>()
             .await

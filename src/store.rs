@@ -791,13 +791,14 @@ impl Store {
 
     /// Replies not yet filed in the Sent folder / marked on the original: the sent ones and the
     /// uncertain ones (they may have gone out: the freelancer should see them).
-    pub fn unfiled(&self) -> Result<Vec<Unfiled>, StoreError> {
+    pub fn unfiled(&self, limit: usize) -> Result<Vec<Unfiled>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT o.id, o.message, d.mailbox, d.uidvalidity, d.uid, o.reply_id, o.filed
              FROM outbox o JOIN decision d ON d.id = o.decision_id
-             WHERE o.state IN ('sent', 'uncertain') AND o.filed IN (0, 2) ORDER BY o.id",
+             WHERE o.state IN ('sent', 'uncertain') AND o.filed IN (0, 2) ORDER BY o.id
+             LIMIT ?1",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
             Ok(Unfiled {
                 id: r.get(0)?,
                 message: r.get(1)?,
@@ -811,18 +812,29 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The reply's APPEND to the Sent folder is about to start (committed first, so a kill
-    /// after the APPEND is known to maybe have filed it).
-    pub fn mark_appending(&self, id: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute("UPDATE outbox SET filed = 2 WHERE id = ?1", [id])?;
-        Ok(())
+    /// The replies' APPENDs to the Sent folder are about to start (committed first, so after a
+    /// kill among them each is known to maybe be filed).
+    pub fn mark_appending(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+        self.set_filed(ids, 2)
     }
 
-    /// The reply was filed.
-    pub fn mark_filed(&self, id: i64) -> Result<(), StoreError> {
-        self.conn
-            .execute("UPDATE outbox SET filed = 1 WHERE id = ?1", [id])?;
+    /// The replies were filed: one commit for the batch.
+    pub fn mark_filed(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+        self.set_filed(ids, 1)
+    }
+
+    fn set_filed(&mut self, ids: &[i64], filed: i64) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare("UPDATE outbox SET filed = ?2 WHERE id = ?1")?;
+            for id in ids {
+                stmt.execute(params![id, filed])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 

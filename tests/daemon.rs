@@ -863,3 +863,37 @@ async fn a_filing_interrupted_after_its_append_is_not_filed_twice() {
         .expect("filed");
     assert_eq!(filed, 1, "recorded as filed");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_burst_is_filed_in_batches_every_copy_once_every_original_marked() {
+    let s = servers();
+    let ana = Daemon::new(s, "ana", Setup::default());
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    // More than one filing batch (20).
+    let clients: Vec<(String, String)> = (0..27).map(|_| s.user("filing")).collect();
+    for (c, _) in &clients {
+        let m = client_mail(c, &ana.address, "Cambios", "¿Lo miras?", &[]);
+        s.deliver(c, &ana.address, &m).await;
+    }
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    let sent = s.messages(&ana.address, &ana.password, "Sent").await;
+    assert_eq!(sent.len(), clients.len(), "one copy each:\n{}", ana.log());
+    let inbox = s.messages(&ana.address, &ana.password, "INBOX").await;
+    assert_eq!(inbox.len(), clients.len());
+    assert!(
+        inbox
+            .iter()
+            .all(|(_, flags)| flags.iter().any(|f| f.contains("$AutoReplied"))),
+        "every original marked: {:?}",
+        inbox.iter().map(|(_, f)| f).collect::<Vec<_>>()
+    );
+    let db = rusqlite::Connection::open(ana.state()).expect("state");
+    let unfiled: i64 = db
+        .query_row("SELECT count(*) FROM outbox WHERE filed != 1", [], |r| {
+            r.get(0)
+        })
+        .expect("count");
+    assert_eq!(unfiled, 0);
+}
