@@ -436,6 +436,9 @@ pub struct Server {
     pub poll_interval: Duration,
     /// How long IDLE may stay silent before the connection is checked (IMAP only).
     pub idle_check: Duration,
+    /// Instead of IDLE, a NOOP this often (IMAP only, opt-in): new mail is seen at once
+    /// instead of at the server's IDLE notification (Dovecot: about 0.5 s).
+    pub fast_poll: Option<Duration>,
     /// The folder replies are saved to; `None` = the SPECIAL-USE `\Sent` mailbox (IMAP only).
     pub sent_folder: Option<String>,
     /// How long each step may take: connecting, the greeting, each command's answer, the final
@@ -645,6 +648,7 @@ struct RawServer {
     mailbox: String,
     poll_interval: String,
     idle_check: String,
+    fast_poll: String,
     sent_folder: String,
     timeout: String,
     ca_file: String,
@@ -680,7 +684,13 @@ impl Default for RawState {
 }
 
 /// Keys that only make sense for IMAP.
-const IMAP_ONLY: [&str; 4] = ["mailbox", "poll_interval", "idle_check", "sent_folder"];
+const IMAP_ONLY: [&str; 5] = [
+    "mailbox",
+    "poll_interval",
+    "idle_check",
+    "fast_poll",
+    "sent_folder",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Loading.
@@ -1462,6 +1472,7 @@ impl Checker<'_, '_> {
                 &raw.mailbox,
                 &raw.poll_interval,
                 &raw.idle_check,
+                &raw.fast_poll,
                 &raw.sent_folder,
             ];
             for (k, value) in IMAP_ONLY.into_iter().zip(given) {
@@ -1583,6 +1594,19 @@ impl Checker<'_, '_> {
                 }
             })
         };
+        let fast_poll = if raw.fast_poll.is_empty() {
+            Some(None)
+        } else {
+            let path = key(&[name, "fast_poll"]);
+            self.duration(&path, &raw.fast_poll).and_then(|d| {
+                if d < Duration::milliseconds(10) || d > Duration::seconds(60) {
+                    self.report(&path, "must be between 10ms and 60s");
+                    None
+                } else {
+                    Some(Some(d))
+                }
+            })
+        };
         let timeout = if raw.timeout.is_empty() {
             Some(Duration::seconds(60))
         } else {
@@ -1608,6 +1632,7 @@ impl Checker<'_, '_> {
                 .unwrap_or_else(|| "INBOX".into()),
             poll_interval: poll_interval?,
             idle_check: idle_check?,
+            fast_poll: fast_poll?,
             timeout: timeout?,
             sent_folder: Some(raw.sent_folder.trim().to_string()).filter(|s| !s.is_empty()),
             ca_file: Some(raw.ca_file.trim())

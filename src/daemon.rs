@@ -510,14 +510,19 @@ impl Watcher {
     /// a reload or shutdown.
     async fn session(&mut self, backoff: &mut Backoff) -> Result<Ended, WatchError> {
         let (mut session, _, runtime) = self.open().await?;
-        let idle = imap::has_idle(&mut session).await?;
         let (server, _) = &runtime.imap;
+        let fast = server.fast_poll.and_then(|d| d.to_std().ok());
+        let idle = fast.is_none() && imap::has_idle(&mut session).await?;
+        let how = match fast {
+            Some(d) => format!("NOOP every {}", humantime::format_duration(d)),
+            None if idle => "IDLE".to_string(),
+            None => "polling".to_string(),
+        };
         tracing::info!(
-            "imap: watching {} on {}:{} ({})",
+            "imap: watching {} on {}:{} ({how})",
             server.mailbox,
             server.host,
             server.port,
-            if idle { "IDLE" } else { "polling" }
         );
         loop {
             self.catch_up(&mut session, &runtime).await?;
@@ -532,7 +537,20 @@ impl Watcher {
                 continue;
             }
             let wake = self.cancel.child_token();
-            let woken = if idle {
+            let woken = if let Some(every) = fast {
+                // NOOP until the server reports a change (or a reload or stop).
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(every) => {}
+                        _ = self.runtime.changed() => break Woken::Stopped,
+                        () = self.cancel.cancelled() => break Woken::Stopped,
+                    }
+                    imap::noop(&mut session).await?;
+                    if imap::pending_changes(&mut session) {
+                        break Woken::Timeout;
+                    }
+                }
+            } else if idle {
                 let check = server.idle_check.to_std().unwrap_or(IDLE_PERIOD);
                 let waiting = imap::idle(session, IDLE_PERIOD, check, &wake);
                 tokio::pin!(waiting);

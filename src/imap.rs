@@ -393,6 +393,12 @@ pub async fn select(session: &mut ImapSession, mailbox: &str) -> Result<Selected
     })
 }
 
+/// NOOP: the server reports what changed in the selected mailbox (new mail as `EXISTS`), read
+/// with [`pending_changes`].
+pub async fn noop(session: &mut ImapSession) -> Result<(), ImapError> {
+    step(session.noop()).await
+}
+
 /// True when the server announces IDLE.
 pub async fn has_idle(session: &mut ImapSession) -> Result<bool, ImapError> {
     Ok(step(session.capabilities()).await?.has_str("IDLE"))

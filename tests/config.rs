@@ -420,3 +420,39 @@ fn check_warns_of_a_schedule_that_never_opens_and_a_readable_secret() {
     assert_eq!(code, Some(0), "{out}");
     assert!(!out.contains("warning:"), "{out}");
 }
+
+#[test]
+fn fast_poll_and_smtp_timeout_have_their_rules() {
+    let base = "[identity]\nname = \"Ana\"\naddress = \"ana@x.example\"\n[schedule]\ntimezone = \"Europe/Madrid\"\nmonday = [\"09:00-14:00\"]\n";
+    let problems = |extra: &str| match plazo::config::Config::parse(
+        &format!("{base}{extra}"),
+        std::path::Path::new("t.toml"),
+    ) {
+        Ok(_) => Vec::new(),
+        Err(plazo::config::ConfigError::Invalid { problems, .. }) => problems
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect(),
+        Err(e) => panic!("{e}"),
+    };
+    let imap = "[imap]\nhost = \"h\"\nusername = \"u\"\npassword_command = \"echo x\"\n";
+    let smtp = "[smtp]\nhost = \"h\"\nusername = \"u\"\npassword_command = \"echo x\"\n";
+    assert!(problems(&format!("{imap}fast_poll = \"100ms\"\n")).is_empty());
+    assert_eq!(
+        problems(&format!("{imap}fast_poll = \"1ms\"\n")),
+        ["imap.fast_poll: must be between 10ms and 60s"]
+    );
+    assert_eq!(
+        problems(&format!("{smtp}fast_poll = \"100ms\"\n")),
+        ["smtp.fast_poll: only [imap] has fast_poll"]
+    );
+    assert!(problems(&format!("{smtp}timeout = \"5s\"\n")).is_empty());
+    assert_eq!(
+        problems(&format!("{smtp}timeout = \"20m\"\n")),
+        ["smtp.timeout: must be between 1s and 10m"]
+    );
+    assert_eq!(
+        problems(&format!("{imap}timeout = \"5s\"\n")),
+        ["imap.timeout: only [smtp] has timeout"]
+    );
+}

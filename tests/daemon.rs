@@ -897,3 +897,40 @@ async fn a_burst_is_filed_in_batches_every_copy_once_every_original_marked() {
         .expect("count");
     assert_eq!(unfiled, 0);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn fast_poll_watches_with_noop_and_answers_once() {
+    let s = servers();
+    let mut ana = Daemon::new(
+        s,
+        "ana",
+        Setup {
+            imap: "fast_poll = \"50ms\"",
+            ..Setup::default()
+        },
+    );
+    let (client, client_pw) = s.user("client");
+    ana.start();
+    assert!(
+        ana.log().contains("(NOOP every 50ms)"),
+        "watching with NOOP, not IDLE:\n{}",
+        ana.log()
+    );
+    for n in 0..2 {
+        let m = client_mail(
+            &client,
+            &ana.address,
+            &format!("Cambio {n}"),
+            "¿Lo miras?",
+            &[],
+        );
+        s.deliver(&client, &ana.address, &m).await;
+    }
+    let got = s
+        .wait_for(&client, &client_pw, 1, Duration::from_secs(10))
+        .await;
+    assert_eq!(got.len(), 1, "{}", ana.log());
+    ana.wait_log_count("skip (duplicate)", 1, Duration::from_secs(10));
+    ana.stop(Duration::from_secs(5));
+    assert_eq!(s.messages(&client, &client_pw, "INBOX").await.len(), 1);
+}

@@ -208,6 +208,7 @@ impl Servers {
                 mailbox: "INBOX".into(),
                 poll_interval: chrono::Duration::seconds(60),
                 idle_check: chrono::Duration::minutes(3),
+                fast_poll: None,
                 timeout: chrono::Duration::seconds(60),
                 sent_folder: None,
                 ca_file: Some(self.ca_file.clone()),
