@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""The live half of scripts/bench: footprint, latency (plazo, Sieve vacation, the IDLE floor) and
-the burst, against the private servers scripts/mail-servers started in DIR. Prints one JSON
-object with every figure. Standard library only.
+"""The live half of scripts/bench: the servers' own floor for a burst (no plazo), footprint,
+latency (plazo, Sieve vacation, the IDLE floor), the burst, and latency again with
+imap.fast_poll, against the private servers scripts/mail-servers started in DIR. Prints one
+JSON object with every figure. Standard library only.
 
 Replies are seen where a client would see them: a new file in the client's Maildir (new/ or cur/),
 i.e. the moment Dovecot's LMTP has stored it in the INBOX. Polled every 2 ms (latency) or 100 ms
@@ -15,7 +16,9 @@ import os
 import random
 import re
 import smtplib
+import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -198,7 +201,105 @@ def closed_schedule():
     return f'monday = ["00:00-00:01"]\nholidays = ["{a}..{b}"]'
 
 
-def write_config(dir_, e):
+def servers_floor(dir_, e, n, connections):
+    """The servers alone, what a burst of n costs them with no plazo: n client mails injected
+    into an unwatched mailbox over `connections` parallel connections (as in the burst), while n
+    replies are relayed through submission (STARTTLS + AUTH, one connection, one after another,
+    as plazo's sender does), until the last reply is stored in its client's Maildir."""
+    addr = f"{FREELANCER}@{DOMAIN}"
+    mails = [(f"floorin{i}@{DOMAIN}", client_mail(
+        f"floorin{i}@{DOMAIN}", f"floor@{DOMAIN}", f"Pedido {i}",
+        "Hola Ana, te paso el pedido de esta semana. Un saludo.")) for i in range(n)]
+    chunks = [mails[k::connections] for k in range(connections)]
+    reply_text = ("Hola:\n\nRespuesta automática: me ha llegado fuera de mi horario; lo leeré "
+                  "personalmente el lunes a las 9:00 (hora de Madrid).\n\nUn saludo,\nAna\n") * 3
+
+    def inject(chunk):
+        s = smtp(int(e["SMTP_PORT"]))
+        for sender, raw in chunk:
+            s.sendmail(sender, [f"floor@{DOMAIN}"], raw)
+        s.quit()
+
+    def relay():
+        s = smtplib.SMTP("localhost", int(e["SUBMISSION_PORT"]), local_hostname="localhost", timeout=60)
+        s.starttls(context=ssl.create_default_context(cafile=e["CA_FILE"]))
+        s.login(addr, PASSWORD)
+        for i in range(n):
+            to = f"floorout{i}@{DOMAIN}"
+            s.sendmail(addr, [to], client_mail(addr, to, f"Re: Pedido {i}", reply_text))
+        s.quit()
+
+    threads = [threading.Thread(target=inject, args=(ch,)) for ch in chunks]
+    threads.append(threading.Thread(target=relay))
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    pending = {f"floorout{i}" for i in range(n)}
+    mail_root = os.path.join(dir_, "mail")
+    while pending and time.monotonic() - t0 < 300:
+        for c in pending.intersection(os.listdir(mail_root)):
+            if maildir_count(dir_, c) > 0:
+                pending.discard(c)
+        time.sleep(0.1)
+    for t in threads:
+        t.join()
+    return {"mails": n, "connections": connections, "all_s": None if pending else time.monotonic() - t0,
+            "missing": len(pending)}
+
+
+def latency(d, e, conn, clients, rnd, watcher=None, label="latency"):
+    """One mail at a time from each client to plazo's mailbox, then one to the Sieve mailbox."""
+    plazo_sub_ms, sieve_sub_ms, accept_ms = [], [], []
+    plazo_ms, sieve_ms, floor_ms, missing = [], [], [], {"plazo": 0, "sieve": 0, "floor": 0}
+    for i, c in enumerate(clients):
+        time.sleep(rnd.uniform(0.2, 1.0))
+        sender = f"{c}@{DOMAIN}"
+        before = maildir_count(d, c)
+        t_sub = time.monotonic()
+        conn.sendmail(sender, [f"{FREELANCER}@{DOMAIN}"], client_mail(
+            sender, f"{FREELANCER}@{DOMAIN}", f"Web changes {i}",
+            "Hola Ana, ¿puedes cambiar el banner de la portada? Gracias."))
+        t_acc = time.monotonic()
+        accept_ms.append((t_acc - t_sub) * 1000)
+        t_rep = reply_arrival(d, c, before, t_acc)
+        if t_rep is None:
+            missing["plazo"] += 1
+        else:
+            plazo_ms.append((t_rep - t_acc) * 1000)
+            plazo_sub_ms.append((t_rep - t_sub) * 1000)
+        if watcher is not None:
+            t_idle = watcher.first_after(t_acc, timeout=1)
+            if t_idle is None:
+                missing["floor"] += 1
+            else:
+                floor_ms.append((t_idle - t_acc) * 1000)
+        # Sieve vacation: the same client writes to the second mailbox.
+        before = maildir_count(d, c)
+        t_sub = time.monotonic()
+        conn.sendmail(sender, [f"{VACATION}@{DOMAIN}"], client_mail(
+            sender, f"{VACATION}@{DOMAIN}", f"Web changes {i}",
+            "Hi, could you change the banner on the home page? Thanks."))
+        t_acc = time.monotonic()
+        t_rep = reply_arrival(d, c, before, t_acc)
+        if t_rep is None:
+            missing["sieve"] += 1
+        else:
+            sieve_ms.append((t_rep - t_acc) * 1000)
+            sieve_sub_ms.append((t_rep - t_sub) * 1000)
+        if (i + 1) % 25 == 0:
+            log(f"{label} {i + 1}/{len(clients)}: plazo p50 {pct(plazo_ms, 50)}, sieve p50 {pct(sieve_ms, 50)}, floor p50 {pct(floor_ms, 50)}")
+    return {
+        "plazo": summary(plazo_ms),
+        "sieve": summary(sieve_ms),
+        "idle_floor": summary(floor_ms),
+        "plazo_from_submit": summary(plazo_sub_ms),
+        "sieve_from_submit": summary(sieve_sub_ms),
+        "smtp_accept": summary(accept_ms),
+        "missing": missing,
+    }
+
+
+def write_config(dir_, e, fast_poll=None):
     home = os.path.join(dir_, "plazo")
     os.makedirs(home, exist_ok=True)
     with open(os.path.join(home, "password"), "w") as f:
@@ -229,6 +330,7 @@ port = {e['IMAP_PORT']}
 security = "plain"
 username = "{addr}"
 password_file = "password"
+{f'fast_poll = "{fast_poll}"' if fast_poll else ""}
 
 [smtp]
 host = "localhost"
@@ -252,6 +354,7 @@ def main():
     ap.add_argument("--burst", type=int, default=2000)
     ap.add_argument("--burst-connections", type=int, default=8)
     ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--fast-poll", default="100ms")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     d = os.path.abspath(a.dir)
@@ -260,9 +363,17 @@ def main():
     out = {}
 
     lat_clients = [f"lat{i}" for i in range(a.mails)]
+    fast_clients = [f"fast{i}" for i in range(a.mails)]
     burst_clients = [f"burst{i}" for i in range(a.burst)]
-    add_users(d, [FREELANCER, VACATION] + lat_clients + burst_clients)
+    floor_clients = [f"floorout{i}" for i in range(a.burst)]
+    add_users(d, [FREELANCER, VACATION, "floor"] + lat_clients + fast_clients + burst_clients
+              + floor_clients)
     time.sleep(1.1)  # passwd-file: Dovecot checks it at most once a second
+
+    # ---- the servers' own floor for the burst, before plazo runs
+    if a.burst:
+        out["servers_floor"] = servers_floor(d, e, a.burst, a.burst_connections)
+        log(f"servers' floor: {out['servers_floor']}")
 
     # ---- footprint: start plazo, time to "imap: watching" (its first IDLE), idle RSS
     home = write_config(d, e)
@@ -296,55 +407,9 @@ def main():
     watcher = IdleWatcher(int(e["IMAP_PORT"]), FREELANCER)
     watcher.start()
     conn = smtp(smtp_port)
-    plazo_sub_ms, sieve_sub_ms, accept_ms = [], [], []
-    plazo_ms, sieve_ms, floor_ms, missing = [], [], [], {"plazo": 0, "sieve": 0, "floor": 0}
-    for i, c in enumerate(lat_clients):
-        time.sleep(rnd.uniform(0.2, 1.0))
-        sender = f"{c}@{DOMAIN}"
-        before = maildir_count(d, c)
-        t_sub = time.monotonic()
-        conn.sendmail(sender, [f"{FREELANCER}@{DOMAIN}"], client_mail(
-            sender, f"{FREELANCER}@{DOMAIN}", f"Web changes {i}",
-            "Hola Ana, ¿puedes cambiar el banner de la portada? Gracias."))
-        t_acc = time.monotonic()
-        accept_ms.append((t_acc - t_sub) * 1000)
-        t_rep = reply_arrival(d, c, before, t_acc)
-        t_idle = watcher.first_after(t_acc, timeout=1)
-        if t_rep is None:
-            missing["plazo"] += 1
-        else:
-            plazo_ms.append((t_rep - t_acc) * 1000)
-            plazo_sub_ms.append((t_rep - t_sub) * 1000)
-        if t_idle is None:
-            missing["floor"] += 1
-        else:
-            floor_ms.append((t_idle - t_acc) * 1000)
-        # Sieve vacation: the same client writes to the second mailbox.
-        before = maildir_count(d, c)
-        t_sub = time.monotonic()
-        conn.sendmail(sender, [f"{VACATION}@{DOMAIN}"], client_mail(
-            sender, f"{VACATION}@{DOMAIN}", f"Web changes {i}",
-            "Hi, could you change the banner on the home page? Thanks."))
-        t_acc = time.monotonic()
-        t_rep = reply_arrival(d, c, before, t_acc)
-        if t_rep is None:
-            missing["sieve"] += 1
-        else:
-            sieve_ms.append((t_rep - t_acc) * 1000)
-            sieve_sub_ms.append((t_rep - t_sub) * 1000)
-        if (i + 1) % 25 == 0:
-            log(f"latency {i + 1}/{a.mails}: plazo p50 {pct(plazo_ms, 50)}, sieve p50 {pct(sieve_ms, 50)}, floor p50 {pct(floor_ms, 50)}")
+    out["latency"] = latency(d, e, conn, lat_clients, rnd, watcher)
     conn.quit()
     watcher.close()
-    out["latency"] = {
-        "plazo": summary(plazo_ms),
-        "sieve": summary(sieve_ms),
-        "idle_floor": summary(floor_ms),
-        "plazo_from_submit": summary(plazo_sub_ms),
-        "sieve_from_submit": summary(sieve_sub_ms),
-        "smtp_accept": summary(accept_ms),
-        "missing": missing,
-    }
     out["rss_after_latency_kb"] = proc_status(proc.pid, "VmRSS")
 
     # ---- burst: N mails from N senders at once over a few parallel SMTP connections
@@ -406,6 +471,22 @@ def main():
             "peak_rss_sampled_kb": peak[0],
         }
         log(f"burst: {out['burst']}")
+
+    # ---- latency again with imap.fast_poll (a reload: SIGHUP), Sieve side by side
+    if a.fast_poll:
+        time.sleep(5)  # the burst's filing
+        before = open(logpath, "rb").read().count(b"NOOP every")
+        write_config(d, e, fast_poll=a.fast_poll)
+        proc.send_signal(signal.SIGHUP)
+        t0 = time.monotonic()
+        while open(logpath, "rb").read().count(b"NOOP every") == before:
+            if time.monotonic() - t0 > 30:
+                raise SystemExit("plazo did not take fast_poll within 30 s; see " + logpath)
+            time.sleep(0.01)
+        conn = smtp(smtp_port)
+        out["fast_poll"] = {"every": a.fast_poll,
+                            **latency(d, e, conn, fast_clients, rnd, label="fast poll")}
+        conn.quit()
 
     proc.terminate()
     try:
