@@ -726,17 +726,27 @@ impl Config {
         let locate = Locator { text, doc: &doc };
         let mut problems = Vec::new();
         let mut unknown = Vec::new();
-        let de = toml::de::Deserializer::from(doc.clone());
-        let raw: RawConfig = match serde_ignored::deserialize(de, |p| unknown.push(segments(&p))) {
-            Ok(raw) => raw,
-            Err(err) => {
-                problems.extend(unknown.iter().map(|k| locate.unknown(k)));
-                problems.push(Problem {
-                    key: "(type)".into(),
-                    line: err.span().map(|s| line_of(text, s.start)),
-                    message: err.message().trim().to_string(),
-                });
-                return Err(invalid(problems));
+        // A value of the wrong type stops serde at once: it is reported with its key, taken out,
+        // and the rest read again, so every other problem is reported beside it.
+        let mut rest = doc.clone();
+        let raw: RawConfig = loop {
+            unknown.clear();
+            let de = toml::de::Deserializer::from(rest.clone());
+            match serde_ignored::deserialize(de, |p| unknown.push(segments(&p))) {
+                Ok(raw) => break raw,
+                Err(err) => {
+                    let line = err.span().map(|s| line_of(text, s.start));
+                    let taken = err.span().and_then(|s| take_value_at(rest.get_mut(), &s));
+                    problems.push(Problem {
+                        key: taken.as_deref().map_or_else(|| "(type)".into(), display),
+                        line,
+                        message: err.message().trim().to_string(),
+                    });
+                    if taken.is_none() || problems.len() >= 50 {
+                        problems.extend(unknown.iter().map(|k| locate.unknown(k)));
+                        return Err(invalid(problems));
+                    }
+                }
             }
         };
         for key in &unknown {
@@ -838,6 +848,59 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// Removes the value whose span holds `span` (a value serde refused) from `table`, at any depth,
+/// and returns its key path. (A table's own span does not cover the keys under its header, so
+/// every table is searched.)
+fn take_value_at(table: &mut DeTable<'_>, span: &std::ops::Range<usize>) -> Option<Vec<Seg>> {
+    let holds = |s: std::ops::Range<usize>| s.start <= span.start && span.end <= s.end;
+    let mut found: Option<(Spanned<toml::de::DeString<'_>>, Vec<Seg>, bool)> = None;
+    for (key, value) in table.iter_mut() {
+        let name = Seg::Key(key.get_ref().to_string());
+        let value_span = value.span();
+        match value.get_mut() {
+            DeValue::Table(inner) => {
+                if let Some(rest) = take_value_at(inner, span) {
+                    found = Some((key.clone(), [vec![name], rest].concat(), false));
+                    break;
+                }
+            }
+            DeValue::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let item_span = item.span();
+                    match item.get_mut() {
+                        DeValue::Table(inner) => {
+                            if let Some(rest) = take_value_at(inner, span) {
+                                let path = [vec![name.clone(), Seg::Index(i)], rest].concat();
+                                found = Some((key.clone(), path, false));
+                                break;
+                            }
+                        }
+                        // An element of the wrong type: the whole list goes (it is reported).
+                        _ if holds(item_span) => {
+                            found = Some((key.clone(), vec![name.clone(), Seg::Index(i)], true));
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                if found.is_some() {
+                    break;
+                }
+            }
+            _ if holds(value_span) => {
+                found = Some((key.clone(), vec![name], true));
+                break;
+            }
+            _ => {}
+        }
+    }
+    let (key, path, remove_here) = found?;
+    if remove_here {
+        table.remove(&key);
+    }
+    Some(path)
 }
 
 /// Finds the line of a key path in the parsed document.

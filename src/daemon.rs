@@ -170,7 +170,14 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         watcher.catch_up_once().await?;
         if !opts.dry_run {
             let mut sender = Sender::new(rx, cancel, work, &state)?;
-            sender.drain().await?;
+            let refused = sender.drain().await?;
+            if refused > 0 {
+                tracing::error!(
+                    "{refused} repl{} refused by the SMTP server for good: `plazo history` has the server's words",
+                    if refused == 1 { "y was" } else { "ies were" }
+                );
+                return Ok(1);
+            }
         }
         return Ok(0);
     }
@@ -685,10 +692,7 @@ impl Watcher {
         if self.opts.dry_run {
             if let Some((r, triggers, thread)) = &reply {
                 self.dry_ledger.record(&r.to, triggers, thread, now);
-                tracing::info!(
-                    "dry run: the reply would be:\n{}",
-                    String::from_utf8_lossy(&r.bytes)
-                );
+                tracing::info!("dry run: the reply would be:\n{}", r.as_seen());
             }
             if let Some(c) = &mut self.dry_cursor {
                 c.last_uid = c.last_uid.max(fetched.uid);
@@ -823,6 +827,8 @@ struct Sender {
     /// Why the last connection to the SMTP server failed, when it did: the whole outbox waits
     /// with a backoff of its own, instead of every reply trying (and logging) in turn.
     unreachable: Option<String>,
+    /// How many replies the server refused for good (for `--once`'s exit code).
+    refused: usize,
 }
 
 impl Sender {
@@ -841,6 +847,7 @@ impl Sender {
             sent_folder: None,
             paused: None,
             unreachable: None,
+            refused: 0,
         })
     }
 
@@ -951,8 +958,9 @@ impl Sender {
         }
     }
 
-    /// `--once`: send everything due now, file it, stop.
-    async fn drain(&mut self) -> anyhow::Result<()> {
+    /// `--once`: send everything due now, file it, stop. Returns how many replies the server
+    /// refused for good.
+    async fn drain(&mut self) -> anyhow::Result<usize> {
         while self.send_one().await? {}
         if let Some(why) = self.unreachable.take() {
             let queued = self.store.queued().unwrap_or(0);
@@ -970,7 +978,7 @@ impl Sender {
         }
         let mailer = self.runtime.borrow().mailer.clone();
         mailer.close().await;
-        Ok(())
+        Ok(self.refused)
     }
 
     /// Sends the next due reply, if any. Returns whether there was one.
@@ -1044,6 +1052,7 @@ impl Sender {
             }
             Err(SendError::Transient(e)) => retry(&self.store, &e)?,
             Err(SendError::Permanent(e)) => {
+                self.refused += 1;
                 self.store.mark_failed(out.id, &e)?;
                 tracing::error!(to = %out.recipient, "reply refused, not retried: {e}");
             }

@@ -122,6 +122,25 @@ fn wrong_type_has_a_line() {
 }
 
 #[test]
+fn every_wrong_type_is_reported_with_its_key_beside_the_other_problems() {
+    let p = problems(&format!(
+        "{MINIMAL}\n[notice]\nminimum = 36\ncounts = \"wall\"\n[imap]\nhost = \"h\"\nport = \"993\"\nusername = \"u\"\npassword_command = \"x\"\n[[client]]\nname = \"Sol\"\nmatch = [\"@sol.example\"]\nnever = \"yes\"\n[colours]\n"
+    ));
+    for expected in [
+        "10:notice.minimum",
+        "11:notice.counts",
+        "14:imap.port",
+        "20:client[0].never",
+        "21:colours",
+    ] {
+        assert!(
+            p.contains(&expected.to_string()),
+            "{expected} missing in {p:?}"
+        );
+    }
+}
+
+#[test]
 fn unknown_sections_and_nested_keys() {
     let p = problems(&format!(
         "{MINIMAL}\n[smtp]\nhost = \"h\"\nusername = \"u\"\nmailbox = \"INBOX\"\n[colours]\nx = 1\n"

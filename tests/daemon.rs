@@ -547,6 +547,14 @@ async fn dry_run_records_and_sends_nothing_and_sigint_stops() {
         "dry run: would reply (outside-hours)",
         Duration::from_secs(10),
     );
+    // The reply as the client would read it: decoded, not quoted-printable.
+    ana.wait_log("dry run: the reply would be:", Duration::from_secs(5));
+    let log = ana.log();
+    assert!(
+        log.contains("Subject: Respuesta automática: Re: Prueba") && log.contains("Hola"),
+        "{log}"
+    );
+    assert!(!log.contains("=C3=A1"), "not quoted-printable: {log}");
     ana.signal("INT");
     assert_eq!(ana.wait_exit(Duration::from_secs(5)), Some(0));
     assert!(ana.history().is_empty(), "a dry run records nothing");
@@ -558,6 +566,16 @@ async fn dry_run_records_and_sends_nothing_and_sigint_stops() {
     let (code, _) = ana.run_to_end(&["run", "--once"]);
     assert_eq!(code, Some(0));
     assert_eq!(s.messages(&client, &client_pw, "INBOX").await.len(), 1);
+    // History speaks the freelancer's time (Madrid), `--utc` the raw instant.
+    let (_, local) = ana.run_to_end(&["history"]);
+    let (_, utc) = ana.run_to_end(&["history", "--utc"]);
+    let offset = |text: &str| text.split_whitespace().next().map(|t| t[19..].to_string());
+    let madrid = plazo::clock::now()
+        .with_timezone(&chrono_tz::Europe::Madrid)
+        .format("%:z")
+        .to_string();
+    assert_eq!(offset(&local).as_deref(), Some(madrid.as_str()), "{local}");
+    assert_eq!(offset(&utc).as_deref(), Some("+00:00"), "{utc}");
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -165,3 +165,32 @@ async fn a_kill_before_mail_from_leaves_the_reply_queued_and_it_is_sent_after_re
     ana.stop(Duration::from_secs(10));
     assert_eq!(fake.received().len(), 1, "sent once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_once_exits_1_when_a_reply_is_refused_for_good() {
+    let fake = FakeSmtp::start(&[Act::RejectMail]);
+    let s = servers();
+    let smtp = fake.config("2s");
+    let ana = Daemon::new(
+        s,
+        "ana",
+        Setup {
+            smtp: &smtp,
+            ..Setup::default()
+        },
+    );
+    let (client, _) = s.user("client");
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(0), "{}", ana.log());
+    let m = client_mail(&client, &ana.address, "Cambios", "¿Puedes mirarlo?", &[]);
+    s.deliver(&client, &ana.address, &m).await;
+    let (code, _) = ana.run_to_end(&["run", "--once"]);
+    assert_eq!(code, Some(1), "{}", ana.log());
+    assert!(
+        ana.log().contains("refused by the SMTP server for good"),
+        "{}",
+        ana.log()
+    );
+    assert_eq!(delivery(&ana).as_deref(), Some("failed"));
+    assert!(fake.received().is_empty());
+}

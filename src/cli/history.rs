@@ -17,9 +17,12 @@ pub struct Args {
     /// How many decisions to show, newest first.
     #[arg(long, short = 'n', default_value_t = 50)]
     pub limit: usize,
-    /// Print one JSON object per decision.
+    /// Print one JSON object per decision (instants in UTC, RFC 3339).
     #[arg(long)]
     pub json: bool,
+    /// Show times in UTC instead of the freelancer's zone (schedule.timezone).
+    #[arg(long)]
+    pub utc: bool,
 }
 
 /// Runs `plazo history` with an already loaded config.
@@ -46,10 +49,15 @@ pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
             if let Some(client) = &r.client {
                 delivery.push_str(&format!(" (client: {client})"));
             }
+            let decided_at = if args.utc {
+                r.decided_at.clone()
+            } else {
+                local(&r.decided_at, config.schedule.tz)
+            };
             writeln!(
                 out,
                 "{}  {:<5} {:<28} {:<32} {}{}",
-                r.decided_at,
+                decided_at,
                 r.action,
                 r.reason,
                 r.sender.as_deref().unwrap_or("?"),
@@ -77,4 +85,14 @@ pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An RFC 3339 instant as the same instant in `tz` (unchanged when it does not parse).
+fn local(rfc3339: &str, tz: chrono_tz::Tz) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&tz)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        })
+        .unwrap_or_else(|_| rfc3339.to_string())
 }

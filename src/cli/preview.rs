@@ -190,18 +190,8 @@ fn to_text(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> String 
     }
     if let Some(r) = &d.reply {
         s += "\n--- the reply, as the client will see it ---\n";
-        s += &format!("From: {}\nTo: {}\nSubject: {}\n", r.from, r.to, r.subject);
-        for name in [
-            "In-Reply-To",
-            "References",
-            "Auto-Submitted",
-            "X-Auto-Response-Suppress",
-        ] {
-            if let Some(v) = r.headers.get(name) {
-                s += &format!("{name}: {v}\n");
-            }
-        }
-        s += &format!("\n{}--- end of reply ---\n", r.text);
+        s += &r.as_seen();
+        s += "--- end of reply ---\n";
     }
     s += "\n";
     s

@@ -786,6 +786,29 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
 }
 
+impl Outgoing {
+    /// The reply as the client's mail program shows it: the headers that matter, decoded, and
+    /// the text.
+    pub fn as_seen(&self) -> String {
+        let mut s = format!(
+            "From: {}\nTo: {}\nSubject: {}\n",
+            self.from, self.to, self.subject
+        );
+        for name in [
+            "In-Reply-To",
+            "References",
+            "Auto-Submitted",
+            "X-Auto-Response-Suppress",
+        ] {
+            if let Some(v) = self.headers.get(name) {
+                s += &format!("{name}: {v}\n");
+            }
+        }
+        s += &format!("\n{}", self.text);
+        s
+    }
+}
+
 /// A header whose value never changes, as a lettre header type.
 macro_rules! fixed_header {
     ($(#[$doc:meta])* $type:ident, $name:literal, $value:literal) => {

@@ -1,6 +1,6 @@
 //! A small SMTP server of the project's own, for what a real one will not do on demand: go
 //! silent after the connection or after the message, drop the connection before its final
-//! answer, or refuse MAIL FROM with a 4xx. Each connection follows the next act of its script
+//! answer, or refuse MAIL FROM with a 4xx or a 5xx. Each connection follows the next act of its script
 //! (then behaves); every message whose end of data arrived is kept, so a test can count copies.
 //!
 //! It speaks just enough ESMTP for plazo over plain TCP on 127.0.0.1: EHLO (8BITMIME, AUTH
@@ -23,6 +23,8 @@ pub enum Act {
     SilentAtConnect,
     /// Answers MAIL FROM with `451 4.3.0 try again later`.
     RefuseMail,
+    /// Answers MAIL FROM with `550 5.7.1 not allowed`.
+    RejectMail,
     /// Takes the whole message and never answers it.
     SilentAfterData,
     /// Takes the whole message and closes the connection without answering it.
@@ -146,6 +148,7 @@ fn session(stream: TcpStream, act: Act, received: &Mutex<Vec<Vec<u8>>>) -> std::
             "MAIL" if act == Act::RefuseMail => {
                 out.write_all(b"451 4.3.0 try again later\r\n")?;
             }
+            "MAIL" if act == Act::RejectMail => out.write_all(b"550 5.7.1 not allowed\r\n")?,
             "MAIL" | "RCPT" | "RSET" | "NOOP" => out.write_all(b"250 2.0.0 ok\r\n")?,
             "DATA" => {
                 out.write_all(b"354 go ahead\r\n")?;
