@@ -50,3 +50,64 @@ fn unit_has_the_hardening_of_the_design() {
         assert!(unit.lines().any(|l| l.starts_with(line)), "missing {line}");
     }
 }
+
+/// The README's install steps give a config the service's dynamic user can read: a config
+/// installed as the unit's header says (0644 in a 0755 folder, owned by root) is read by an
+/// unprivileged user, and one installed 0600 is not (the mistake this guards against).
+#[test]
+fn the_documented_config_mode_is_readable_by_the_service_user() {
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "this test acts as the service's user: run it as root (scripts/test and CI do)"
+    );
+    let unit = unit();
+    assert!(
+        unit.contains("install -D -m 0644 config.toml /etc/plazo/config.toml"),
+        "the unit's header documents a mode the service can read"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let etc = dir.path().join("etc/plazo");
+    std::fs::create_dir_all(&etc).expect("mkdir");
+    use std::os::unix::fs::PermissionsExt;
+    for d in [
+        dir.path().to_path_buf(),
+        dir.path().join("etc"),
+        etc.clone(),
+    ] {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let config = etc.join("config.toml");
+    let check_as_nobody = |mode: u32| {
+        let status = Command::new("install")
+            .args(["-m", &format!("{mode:o}")])
+            .arg(common::root().join("config.example.toml"))
+            .arg(&config)
+            .status()
+            .expect("install");
+        assert!(status.success());
+        // As a user that owns nothing, like DynamicUser=yes.
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_plazo"))
+            .args(["check", "--offline", "--config"])
+            .arg(&config)
+            .output()
+            .expect("setpriv (util-linux)");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = check_as_nobody(0o644);
+    assert_eq!(
+        code,
+        Some(0),
+        "0644 is readable by the service user:\n{out}"
+    );
+    let (code, out) = check_as_nobody(0o600);
+    assert_eq!(code, Some(78), "0600 is not:\n{out}");
+    assert!(
+        out.contains("Permission denied") || out.contains("cannot read"),
+        "{out}"
+    );
+}
