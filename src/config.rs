@@ -444,6 +444,8 @@ pub struct Server {
     /// How long each step may take: connecting, the greeting, each command's answer, the final
     /// answer after the message (SMTP only).
     pub timeout: Duration,
+    /// How many replies may be in flight at once, each on its own connection (SMTP only).
+    pub connections: usize,
     /// An extra trust anchor (PEM), for self-signed servers.
     pub ca_file: Option<PathBuf>,
 }
@@ -651,6 +653,7 @@ struct RawServer {
     fast_poll: String,
     sent_folder: String,
     timeout: String,
+    connections: Option<u32>,
     ca_file: String,
 }
 
@@ -1549,6 +1552,19 @@ impl Checker<'_, '_> {
             ok = false;
             self.report(&key(&[name, "timeout"]), "only [smtp] has timeout");
         }
+        if name == "imap" && raw.connections.is_some() {
+            ok = false;
+            self.report(&key(&[name, "connections"]), "only [smtp] has connections");
+        }
+        let connections = match raw.connections {
+            None => 2,
+            Some(n @ 1..=8) => n as usize,
+            Some(_) => {
+                ok = false;
+                self.report(&key(&[name, "connections"]), "must be between 1 and 8");
+                1
+            }
+        };
         if raw.host.trim().is_empty() {
             ok = false;
             self.report(&key(&[name, "host"]), "missing: the server's host name");
@@ -1697,6 +1713,7 @@ impl Checker<'_, '_> {
             idle_check: idle_check?,
             fast_poll: fast_poll?,
             timeout: timeout?,
+            connections,
             sent_folder: Some(raw.sent_folder.trim().to_string()).filter(|s| !s.is_empty()),
             ca_file: Some(raw.ca_file.trim())
                 .filter(|c| !c.is_empty())

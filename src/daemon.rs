@@ -169,7 +169,7 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         let mut watcher = Watcher::new(rx.clone(), cancel.clone(), work.clone(), &state, opts)?;
         watcher.catch_up_once().await?;
         if !opts.dry_run {
-            let mut sender = Sender::new(rx, cancel, work, &state)?;
+            let mut sender = Sender::new(rx, cancel, work, &state, 0, Busy::default())?;
             let refused = sender.drain().await?;
             if refused > 0 {
                 tracing::error!(
@@ -188,8 +188,21 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         tracker.spawn(async move { watcher.run().await });
     }
     if !opts.dry_run {
-        let mut sender = Sender::new(rx, cancel.clone(), work, &state)?;
-        tracker.spawn(async move { sender.run().await });
+        // Several replies in flight, each sender on its own connection; the at-most-once rule
+        // holds per reply as with one (the claim is a conditional update).
+        let lanes = runtime_lanes(&rx);
+        let busy = Busy::default();
+        for lane in 0..lanes {
+            let mut sender = Sender::new(
+                rx.clone(),
+                cancel.clone(),
+                work.clone(),
+                &state,
+                lane,
+                busy.clone(),
+            )?;
+            tracker.spawn(async move { sender.run().await });
+        }
     }
     tracker.close();
     notify(&[sd_notify::NotifyState::Ready]);
@@ -744,6 +757,15 @@ fn expiry(
         .map_or(by_age, |o| o.min(by_age))
 }
 
+/// How many senders run: `smtp.connections` at start (a reload keeps the count).
+fn runtime_lanes(rx: &watch::Receiver<Arc<Runtime>>) -> usize {
+    rx.borrow()
+        .config
+        .smtp
+        .as_ref()
+        .map_or(1, |s| s.connections.max(1))
+}
+
 fn poll_interval(runtime: &Runtime) -> Duration {
     runtime
         .imap
@@ -829,6 +851,29 @@ struct Sender {
     unreachable: Option<String>,
     /// How many replies the server refused for good (for `--once`'s exit code).
     refused: usize,
+    /// Which of the senders this is: lane 0 also files, expires and speaks for the outbox in
+    /// the log; the others only send.
+    lane: usize,
+    /// The replies the senders have in hand and not claimed yet, so no two take the same.
+    busy: Busy,
+}
+
+/// The replies in hand across the senders.
+type Busy = Arc<std::sync::Mutex<std::collections::HashSet<i64>>>;
+
+/// A reply held in [`Busy`] while one sender works on it.
+struct InHand {
+    busy: Busy,
+    id: i64,
+}
+
+impl Drop for InHand {
+    fn drop(&mut self) {
+        self.busy
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.id);
+    }
 }
 
 impl Sender {
@@ -837,6 +882,8 @@ impl Sender {
         cancel: CancellationToken,
         work: Arc<Notify>,
         state: &Path,
+        lane: usize,
+        busy: Busy,
     ) -> anyhow::Result<Sender> {
         Ok(Sender {
             runtime,
@@ -848,6 +895,8 @@ impl Sender {
             paused: None,
             unreachable: None,
             refused: 0,
+            lane,
+            busy,
         })
     }
 
@@ -862,15 +911,19 @@ impl Sender {
                 return;
             }
             if let Some(why) = &self.paused {
-                let queued = self.store.queued().unwrap_or(0);
-                tracing::error!(
-                    "outbox: {why}; {queued} repl{} kept in the outbox until then",
-                    if queued == 1 { "y" } else { "ies" }
-                );
+                if self.lane == 0 {
+                    let queued = self.store.queued().unwrap_or(0);
+                    tracing::error!(
+                        "outbox: {why}; {queued} repl{} kept in the outbox until then",
+                        if queued == 1 { "y" } else { "ies" }
+                    );
+                }
                 if !wait_for_reload(&mut self.runtime, &self.cancel).await {
                     return;
                 }
-                tracing::info!("outbox: configuration reloaded: sending again");
+                if self.lane == 0 {
+                    tracing::info!("outbox: configuration reloaded: sending again");
+                }
                 self.paused = None;
                 self.filer = None;
                 self.sent_folder = None;
@@ -893,7 +946,10 @@ impl Sender {
                     failing.reset();
                     let wait = unreachable.next();
                     let queued = self.store.queued().unwrap_or(0);
-                    if let Some(times) = repeated.note(&why, clock::now()) {
+                    // The other senders meet the same server: lane 0 speaks for them all.
+                    if self.lane == 0
+                        && let Some(times) = repeated.note(&why, clock::now())
+                    {
                         tracing::warn!(
                             "outbox: cannot send: {why}{times}; {queued} repl{} waiting; trying again in {:.0} s",
                             if queued == 1 { "y" } else { "ies" },
@@ -909,7 +965,11 @@ impl Sender {
                 Ok(false) => failing.reset(),
                 Err(e) => {
                     if let Some(times) = repeated.note(&format!("{e:#}"), clock::now()) {
-                        tracing::error!("outbox: {e:#}{times}");
+                        if self.lane == 0 {
+                            tracing::error!("outbox: {e:#}{times}");
+                        } else {
+                            tracing::debug!("outbox (sender {}): {e:#}{times}", self.lane);
+                        }
                     }
                     // A store that cannot be written fails at once: wait before the next try.
                     let wait = failing.next();
@@ -920,7 +980,7 @@ impl Sender {
                     continue;
                 }
             }
-            if tokio::time::Instant::now() >= filing_due {
+            if self.lane == 0 && tokio::time::Instant::now() >= filing_due {
                 match self.file_sent().await {
                     Ok(filed) => {
                         filing.reset();
@@ -984,11 +1044,22 @@ impl Sender {
     /// Sends the next due reply, if any. Returns whether there was one.
     async fn send_one(&mut self) -> anyhow::Result<bool> {
         let now = clock::now();
-        for to in self.store.expire(now)? {
-            tracing::warn!(%to, "reply expired: not sent before what it promises was past");
+        if self.lane == 0 {
+            for to in self.store.expire(now)? {
+                tracing::warn!(%to, "reply expired: not sent before what it promises was past");
+            }
         }
-        let Some(out) = self.store.next_queued(now)? else {
-            return Ok(false);
+        let (out, _in_hand) = {
+            let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(out) = self.store.next_queued(now, &busy)? else {
+                return Ok(false);
+            };
+            busy.insert(out.id);
+            let in_hand = InHand {
+                busy: self.busy.clone(),
+                id: out.id,
+            };
+            (out, in_hand)
         };
         let mailer = self.runtime.borrow().mailer.clone();
         let retry = |store: &Store, e: &str| -> anyhow::Result<()> {

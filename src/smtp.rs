@@ -79,7 +79,7 @@ enum Login {
     Token(Arc<TokenSource>),
 }
 
-/// The sender's connection to one SMTP server: at most one kept warm between replies.
+/// The senders' connections to one SMTP server, kept warm between replies.
 #[derive(Clone)]
 pub struct Mailer {
     inner: Arc<Inner>,
@@ -94,7 +94,9 @@ struct Inner {
     starttls: Option<TlsParameters>,
     timeout: Duration,
     hello: ClientId,
-    warm: tokio::sync::Mutex<Option<(AsyncSmtpConnection, Instant)>>,
+    /// Connections kept between replies (at most `smtp.connections`), the latest used last.
+    warm: tokio::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    keep: usize,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -171,7 +173,8 @@ impl Mailer {
                 starttls,
                 timeout: server.timeout.to_std().unwrap_or(Duration::from_secs(60)),
                 hello,
-                warm: tokio::sync::Mutex::new(None),
+                warm: tokio::sync::Mutex::new(Vec::new()),
+                keep: server.connections.max(1),
             }),
         })
     }
@@ -180,7 +183,7 @@ impl Mailer {
     /// NOOP after a few quiet seconds), else a new one. Nothing of a reply has been sent yet, so every failure
     /// here is safe to retry.
     pub async fn ready(&self) -> Result<Ready, SendError> {
-        let warm = self.inner.warm.lock().await.take();
+        let warm = self.inner.warm.lock().await.pop();
         if let Some((mut conn, since)) = warm {
             let idle = since.elapsed();
             if idle < WARM_QUIET {
@@ -249,7 +252,14 @@ impl Mailer {
         let t = self.inner.timeout;
         match tokio::time::timeout(t, conn.message(message)).await {
             Ok(Ok(_)) => {
-                *self.inner.warm.lock().await = Some((conn, Instant::now()));
+                let extra = {
+                    let mut warm = self.inner.warm.lock().await;
+                    warm.push((conn, Instant::now()));
+                    (warm.len() > self.inner.keep).then(|| warm.remove(0))
+                };
+                if let Some((conn, _)) = extra {
+                    close(conn, self.inner.timeout).await;
+                }
                 Ok(())
             }
             // The server answered, and refused: nothing was delivered.
@@ -444,9 +454,10 @@ impl Mailer {
         Ok(())
     }
 
-    /// Says QUIT on the warm connection, if any (at shutdown).
+    /// Says QUIT on the warm connections (at shutdown).
     pub async fn close(&self) {
-        if let Some((conn, _)) = self.inner.warm.lock().await.take() {
+        let warm = std::mem::take(&mut *self.inner.warm.lock().await);
+        for (conn, _) in warm {
             close(conn, self.inner.timeout).await;
         }
     }

@@ -11,6 +11,7 @@
 //! - a decided reply always ends as `sent`, `failed` (with the server's words), `uncertain`, or
 //!   `expired` when it could not go out before what it promises was past.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -600,14 +601,34 @@ impl Store {
     /// The next queued reply due at `now`, left queued: it is claimed with [`Store::claim`] only
     /// once the server waits for the message itself (after DATA), so a reply that never left (no
     /// connection, a refused login, a 4xx, a kill before the message) stays `queued`.
-    pub fn next_queued(&self, now: DateTime<Utc>) -> Result<Option<Outgoing>, StoreError> {
+    /// `busy` holds the replies other senders have in hand (not claimed yet): they are passed over.
+    pub fn next_queued(
+        &self,
+        now: DateTime<Utc>,
+        busy: &HashSet<i64>,
+    ) -> Result<Option<Outgoing>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM outbox WHERE state = 'queued' AND next_attempt <= ?1
+             ORDER BY next_attempt, id LIMIT ?2",
+        )?;
+        let limit = i64::try_from(busy.len() + 1).unwrap_or(i64::MAX);
+        let ids = stmt.query_map(params![secs(now), limit], |r| r.get::<_, i64>(0))?;
+        let mut next = None;
+        for id in ids {
+            let id = id?;
+            if !busy.contains(&id) {
+                next = Some(id);
+                break;
+            }
+        }
+        let Some(id) = next else {
+            return Ok(None);
+        };
         Ok(self
             .conn
             .query_row(
-                "SELECT id, envelope_from, recipient, message, attempts FROM outbox
-                 WHERE state = 'queued' AND next_attempt <= ?1
-                 ORDER BY next_attempt, id LIMIT 1",
-                [secs(now)],
+                "SELECT id, envelope_from, recipient, message, attempts FROM outbox WHERE id = ?1",
+                [id],
                 |r| {
                     Ok(Outgoing {
                         id: r.get(0)?,
@@ -1054,24 +1075,63 @@ mod tests {
             s.last_reply("laura@x.example", Trigger::OutsideHours),
             Some(now)
         );
-        let o = s.next_queued(now).expect("next").expect("one");
+        let o = s
+            .next_queued(now, &HashSet::new())
+            .expect("next")
+            .expect("one");
         assert_eq!(o.attempts, 1);
         assert!(s.claim(o.id).expect("claim"));
         assert!(
-            s.next_queued(now).expect("next").is_none(),
+            s.next_queued(now, &HashSet::new()).expect("next").is_none(),
             "claimed rows are not handed out twice"
         );
         assert!(!s.claim(o.id).expect("claim"), "nor claimed twice");
         // A kill here: the next start marks it uncertain, and it is never claimed again.
         assert_eq!(s.recover().expect("recover"), 1);
         assert!(
-            s.next_queued(now + Duration::days(1))
+            s.next_queued(now + Duration::days(1), &HashSet::new())
                 .expect("next")
                 .is_none()
         );
         assert_eq!(
             s.history(10).expect("h")[0].delivery.as_deref(),
             Some("uncertain")
+        );
+    }
+
+    #[test]
+    fn a_reply_another_sender_has_in_hand_is_passed_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Store::open(&dir.path().join("s.sqlite3")).expect("open");
+        let now = t("2026-11-20T21:30:05+01:00");
+        let q2 = Queued {
+            reply_id: "r2@x",
+            envelope_from: "ana@x",
+            recipient: "pedro@y.example",
+            message: b"bytes",
+            triggers: &[Trigger::OutsideHours],
+            thread: "id:m2@y.example",
+            expires: None,
+        };
+        s.record(&rec(2, Some(q2.clone())), now).expect("record");
+        let q3 = Queued {
+            reply_id: "r3@x",
+            recipient: "marta@z.example",
+            thread: "id:m3@z.example",
+            ..q2
+        };
+        s.record(&rec(3, Some(q3)), now).expect("record");
+        let first = s
+            .next_queued(now, &HashSet::new())
+            .expect("next")
+            .expect("one");
+        let busy = HashSet::from([first.id]);
+        let second = s.next_queued(now, &busy).expect("next").expect("another");
+        assert_ne!(first.id, second.id);
+        assert!(
+            s.next_queued(now, &HashSet::from([first.id, second.id]))
+                .expect("next")
+                .is_none()
         );
     }
 
@@ -1091,12 +1151,15 @@ mod tests {
         };
         s.record(&rec(1, Some(q)), now).expect("record");
         // A connection that failed before the reply was claimed: it counts as an attempt.
-        let o = s.next_queued(now).expect("next").expect("one");
+        let o = s
+            .next_queued(now, &HashSet::new())
+            .expect("next")
+            .expect("one");
         s.mark_retry(o.id, now, Duration::seconds(30), "connection refused")
             .expect("retry");
-        assert!(s.next_queued(now).expect("next").is_none());
+        assert!(s.next_queued(now, &HashSet::new()).expect("next").is_none());
         let o = s
-            .next_queued(now + Duration::seconds(30))
+            .next_queued(now + Duration::seconds(30), &HashSet::new())
             .expect("next")
             .expect("due");
         assert_eq!(o.attempts, 2);
@@ -1105,7 +1168,7 @@ mod tests {
         s.mark_retry(o.id, now, Duration::seconds(30), "451 later")
             .expect("retry");
         let o = s
-            .next_queued(now + Duration::seconds(30))
+            .next_queued(now + Duration::seconds(30), &HashSet::new())
             .expect("next")
             .expect("due");
         assert_eq!(o.attempts, 3);

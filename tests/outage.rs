@@ -174,7 +174,7 @@ async fn a_reply_not_sent_before_its_promise_expires() {
         &[&format!("Return-Path: <{client}>")],
     );
     s.append(&ana.address, &ana.password, "INBOX", &m).await;
-    ana.wait_log("cannot send the reply yet", Duration::from_secs(20));
+    ana.wait_log("outbox: cannot send", Duration::from_secs(20));
     ana.wait_log("reply expired", Duration::from_secs(20));
     s.control("start-smtp");
     let got = s

@@ -194,3 +194,54 @@ async fn run_once_exits_1_when_a_reply_is_refused_for_good() {
     assert_eq!(delivery(&ana).as_deref(), Some("failed"));
     assert!(fake.received().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_goes_out_on_several_connections_each_reply_once_without_the_40ms_stall() {
+    let fake = FakeSmtp::start(&[]);
+    let s = servers();
+    let smtp = fake.config("10s") + "connections = 3\n";
+    let mut ana = Daemon::new(
+        s,
+        "ana",
+        Setup {
+            smtp: &smtp,
+            ..Setup::default()
+        },
+    );
+    let clients: Vec<(String, String)> = (0..12).map(|_| s.user("inflight")).collect();
+    ana.start();
+    for (c, _) in &clients {
+        let m = client_mail(c, &ana.address, "Pedido", "Te paso el pedido", &[]);
+        s.deliver(c, &ana.address, &m).await;
+    }
+    fake.wait_for(clients.len(), Duration::from_secs(30), || ana.log());
+    std::thread::sleep(Duration::from_secs(1));
+    let received = fake.received();
+    assert_eq!(received.len(), clients.len(), "each once:\n{}", ana.log());
+    for (c, _) in &clients {
+        let to = format!("To: {c}");
+        assert_eq!(
+            received
+                .iter()
+                .filter(|m| String::from_utf8_lossy(m).lines().any(|l| l == to))
+                .count(),
+            1,
+            "{c} got one reply"
+        );
+    }
+    assert!(
+        (2..=3).contains(&fake.most_open()),
+        "replies in flight on 2 or 3 connections, not {}:\n{}",
+        fake.most_open(),
+        ana.log()
+    );
+    // The end of data follows the message at once: no 40 ms wait for a delayed ACK (Nagle).
+    let mut times = fake.data_times();
+    times.sort();
+    let median = times[times.len() / 2];
+    assert!(
+        median < Duration::from_millis(20),
+        "from 354 to the end of data: median {median:?} ({times:?})"
+    );
+    ana.stop(Duration::from_secs(10));
+}

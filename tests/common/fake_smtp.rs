@@ -38,6 +38,17 @@ pub struct FakeSmtp {
     script: Arc<Mutex<VecDeque<Act>>>,
     received: Arc<Mutex<Vec<Vec<u8>>>>,
     connections: Arc<AtomicUsize>,
+    stats: Arc<Stats>,
+}
+
+/// What the sessions saw, for the tests of several replies in flight and of the 40 ms stall.
+#[derive(Default)]
+struct Stats {
+    /// Sessions open now, and the most open at once.
+    open: AtomicUsize,
+    most_open: AtomicUsize,
+    /// For each message: from our `354` to its end of data.
+    data_times: Mutex<Vec<Duration>>,
 }
 
 impl FakeSmtp {
@@ -50,11 +61,13 @@ impl FakeSmtp {
             script: Arc::new(Mutex::new(script.iter().copied().collect())),
             received: Arc::default(),
             connections: Arc::default(),
+            stats: Arc::default(),
         };
-        let (script, received, connections) = (
+        let (script, received, connections, stats) = (
             server.script.clone(),
             server.received.clone(),
             server.connections.clone(),
+            server.stats.clone(),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -66,8 +79,12 @@ impl FakeSmtp {
                     .pop_front()
                     .unwrap_or(Act::Behave);
                 let received = received.clone();
+                let stats = stats.clone();
                 std::thread::spawn(move || {
-                    let _ = session(stream, act, &received);
+                    let now = stats.open.fetch_add(1, Ordering::SeqCst) + 1;
+                    stats.most_open.fetch_max(now, Ordering::SeqCst);
+                    let _ = session(stream, act, &received, &stats);
+                    stats.open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
@@ -100,6 +117,20 @@ impl FakeSmtp {
         self.connections.load(Ordering::SeqCst)
     }
 
+    /// The most sessions that were open at once.
+    pub fn most_open(&self) -> usize {
+        self.stats.most_open.load(Ordering::SeqCst)
+    }
+
+    /// For each message received, the time from the server's `354` to the end of its data.
+    pub fn data_times(&self) -> Vec<Duration> {
+        self.stats
+            .data_times
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Waits until `n` messages arrived; panics after `timeout` with `context`.
     pub fn wait_for(&self, n: usize, timeout: Duration, context: impl Fn() -> String) {
         let end = Instant::now() + timeout;
@@ -121,7 +152,12 @@ fn hold(mut stream: TcpStream) {
     while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
 }
 
-fn session(stream: TcpStream, act: Act, received: &Mutex<Vec<Vec<u8>>>) -> std::io::Result<()> {
+fn session(
+    stream: TcpStream,
+    act: Act,
+    received: &Mutex<Vec<Vec<u8>>>,
+    stats: &Stats,
+) -> std::io::Result<()> {
     if act == Act::SilentAtConnect {
         hold(stream);
         return Ok(());
@@ -152,6 +188,7 @@ fn session(stream: TcpStream, act: Act, received: &Mutex<Vec<Vec<u8>>>) -> std::
             "MAIL" | "RCPT" | "RSET" | "NOOP" => out.write_all(b"250 2.0.0 ok\r\n")?,
             "DATA" => {
                 out.write_all(b"354 go ahead\r\n")?;
+                let started = Instant::now();
                 let mut message = Vec::new();
                 loop {
                     let mut l = Vec::new();
@@ -159,6 +196,11 @@ fn session(stream: TcpStream, act: Act, received: &Mutex<Vec<Vec<u8>>>) -> std::
                         return Ok(());
                     }
                     if l == b".\r\n" {
+                        stats
+                            .data_times
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(started.elapsed());
                         break;
                     }
                     message.extend_from_slice(&l);

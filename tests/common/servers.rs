@@ -210,6 +210,7 @@ impl Servers {
                 idle_check: chrono::Duration::minutes(3),
                 fast_poll: None,
                 timeout: chrono::Duration::seconds(60),
+                connections: 1,
                 sent_folder: None,
                 ca_file: Some(self.ca_file.clone()),
             },
