@@ -201,11 +201,12 @@ def closed_schedule():
     return f'monday = ["00:00-00:01"]\nholidays = ["{a}..{b}"]'
 
 
-def servers_floor(dir_, e, n, connections):
+def servers_floor(dir_, e, n, connections, relays):
     """The servers alone, what a burst of n costs them with no plazo: n client mails injected
     into an unwatched mailbox over `connections` parallel connections (as in the burst), while n
-    replies are relayed through submission (STARTTLS + AUTH, one connection, one after another,
-    as plazo's sender does), until the last reply is stored in its client's Maildir."""
+    replies are relayed through submission (STARTTLS + AUTH) over `relays` connections, one
+    reply after another on each, as plazo's senders do, until the last reply is stored in its
+    client's Maildir."""
     addr = f"{FREELANCER}@{DOMAIN}"
     mails = [(f"floorin{i}@{DOMAIN}", client_mail(
         f"floorin{i}@{DOMAIN}", f"floor@{DOMAIN}", f"Pedido {i}",
@@ -220,17 +221,17 @@ def servers_floor(dir_, e, n, connections):
             s.sendmail(sender, [f"floor@{DOMAIN}"], raw)
         s.quit()
 
-    def relay():
+    def relay(lane):
         s = smtplib.SMTP("localhost", int(e["SUBMISSION_PORT"]), local_hostname="localhost", timeout=60)
         s.starttls(context=ssl.create_default_context(cafile=e["CA_FILE"]))
         s.login(addr, PASSWORD)
-        for i in range(n):
+        for i in range(lane, n, relays):
             to = f"floorout{i}@{DOMAIN}"
             s.sendmail(addr, [to], client_mail(addr, to, f"Re: Pedido {i}", reply_text))
         s.quit()
 
     threads = [threading.Thread(target=inject, args=(ch,)) for ch in chunks]
-    threads.append(threading.Thread(target=relay))
+    threads += [threading.Thread(target=relay, args=(k,)) for k in range(relays)]
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -243,8 +244,8 @@ def servers_floor(dir_, e, n, connections):
         time.sleep(0.1)
     for t in threads:
         t.join()
-    return {"mails": n, "connections": connections, "all_s": None if pending else time.monotonic() - t0,
-            "missing": len(pending)}
+    return {"mails": n, "connections": connections, "relays": relays,
+            "all_s": None if pending else time.monotonic() - t0, "missing": len(pending)}
 
 
 def latency(d, e, conn, clients, rnd, watcher=None, label="latency"):
@@ -299,7 +300,7 @@ def latency(d, e, conn, clients, rnd, watcher=None, label="latency"):
     }
 
 
-def write_config(dir_, e, fast_poll=None):
+def write_config(dir_, e, fast_poll=None, connections=2):
     home = os.path.join(dir_, "plazo")
     os.makedirs(home, exist_ok=True)
     with open(os.path.join(home, "password"), "w") as f:
@@ -339,6 +340,7 @@ security = "starttls"
 username = "{addr}"
 password_file = "password"
 ca_file = "{e['CA_FILE']}"
+connections = {connections}
 
 [state]
 path = "state.sqlite3"
@@ -355,6 +357,8 @@ def main():
     ap.add_argument("--burst-connections", type=int, default=8)
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--fast-poll", default="100ms")
+    ap.add_argument("--smtp-connections", type=int, default=2,
+                    help="plazo's smtp.connections, and the servers' floor relays as many")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
     d = os.path.abspath(a.dir)
@@ -372,11 +376,11 @@ def main():
 
     # ---- the servers' own floor for the burst, before plazo runs
     if a.burst:
-        out["servers_floor"] = servers_floor(d, e, a.burst, a.burst_connections)
+        out["servers_floor"] = servers_floor(d, e, a.burst, a.burst_connections, a.smtp_connections)
         log(f"servers' floor: {out['servers_floor']}")
 
     # ---- footprint: start plazo, time to "imap: watching" (its first IDLE), idle RSS
-    home = write_config(d, e)
+    home = write_config(d, e, connections=a.smtp_connections)
     logf = open(os.path.join(home, "plazo.log"), "ab")
     t0 = time.monotonic()
     proc = subprocess.Popen(
@@ -476,7 +480,7 @@ def main():
     if a.fast_poll:
         time.sleep(5)  # the burst's filing
         before = open(logpath, "rb").read().count(b"NOOP every")
-        write_config(d, e, fast_poll=a.fast_poll)
+        write_config(d, e, fast_poll=a.fast_poll, connections=a.smtp_connections)
         proc.send_signal(signal.SIGHUP)
         t0 = time.monotonic()
         while open(logpath, "rb").read().count(b"NOOP every") == before:

@@ -172,7 +172,7 @@ def main():
         w(f"| replies per second | {burst['replies_per_s']:.0f} |" if burst["replies_per_s"] else "| replies per second | – |")
         if floor:
             fl = floor.get("all_s")
-            w(f"| the servers' own floor: {floor['mails']:,} mails in and {floor['mails']:,} replies relayed through submission, no plazo | {'–' if fl is None else f'{fl:.1f} s'} |")
+            w(f"| the servers' own floor: {floor['mails']:,} mails in and {floor['mails']:,} replies relayed through submission over {floor.get('relays', 1)} connections (plazo's `smtp.connections`), no plazo | {'–' if fl is None else f'{fl:.1f} s'} |")
             if fl and t is not None:
                 w(f"| plazo / floor | {t / fl:.2f}× |")
         w(f"| peak resident memory (VmHWM, whole run) | {burst['peak_rss_kb'] / 1024:.1f} MiB |")
