@@ -1389,6 +1389,26 @@ impl Checker<'_, '_> {
         .filter(|_| ok)
     }
 
+    /// An optional duration within `(least, most)`: `Some(None)` when not given, `None` (and a
+    /// problem reported with `why`) when it does not parse or is out of bounds.
+    fn bounded(
+        &mut self,
+        path: &[Seg],
+        text: &str,
+        (least, most): (Duration, Duration),
+        why: &str,
+    ) -> Option<Option<Duration>> {
+        if text.is_empty() {
+            return Some(None);
+        }
+        let d = self.duration(path, text)?;
+        if d < least || d > most {
+            self.report(path, why);
+            return None;
+        }
+        Some(Some(d))
+    }
+
     fn duration(&mut self, path: &[Seg], text: &str) -> Option<Duration> {
         match parse_duration(text) {
             Ok(d) => Some(d),
@@ -1657,48 +1677,28 @@ impl Checker<'_, '_> {
         } else {
             self.duration(&key(&[name, "poll_interval"]), &raw.poll_interval)
         };
-        let idle_check = if raw.idle_check.is_empty() {
-            Some(Duration::minutes(3))
-        } else {
-            let path = key(&[name, "idle_check"]);
-            self.duration(&path, &raw.idle_check).and_then(|d| {
-                if d < Duration::seconds(1) || d > Duration::minutes(25) {
-                    self.report(
-                        &path,
-                        "must be between 1s and 25m (Dovecot sends a keepalive every 2m)",
-                    );
-                    None
-                } else {
-                    Some(d)
-                }
-            })
-        };
-        let fast_poll = if raw.fast_poll.is_empty() {
-            Some(None)
-        } else {
-            let path = key(&[name, "fast_poll"]);
-            self.duration(&path, &raw.fast_poll).and_then(|d| {
-                if d < Duration::milliseconds(10) || d > Duration::seconds(60) {
-                    self.report(&path, "must be between 10ms and 60s");
-                    None
-                } else {
-                    Some(Some(d))
-                }
-            })
-        };
-        let timeout = if raw.timeout.is_empty() {
-            Some(Duration::seconds(60))
-        } else {
-            let path = key(&[name, "timeout"]);
-            self.duration(&path, &raw.timeout).and_then(|d| {
-                if d < Duration::seconds(1) || d > Duration::minutes(10) {
-                    self.report(&path, "must be between 1s and 10m");
-                    None
-                } else {
-                    Some(d)
-                }
-            })
-        };
+        let idle_check = self
+            .bounded(
+                &key(&[name, "idle_check"]),
+                &raw.idle_check,
+                (Duration::seconds(1), Duration::minutes(25)),
+                "must be between 1s and 25m (Dovecot sends a keepalive every 2m)",
+            )
+            .map(|d| d.unwrap_or(Duration::minutes(3)));
+        let fast_poll = self.bounded(
+            &key(&[name, "fast_poll"]),
+            &raw.fast_poll,
+            (Duration::milliseconds(10), Duration::seconds(60)),
+            "must be between 10ms and 60s",
+        );
+        let timeout = self
+            .bounded(
+                &key(&[name, "timeout"]),
+                &raw.timeout,
+                (Duration::seconds(1), Duration::minutes(10)),
+                "must be between 1s and 10m",
+            )
+            .map(|d| d.unwrap_or(Duration::seconds(60)));
         Some(Server {
             host: raw.host.trim().to_string(),
             port,
