@@ -317,3 +317,50 @@ fn templates_commands() {
         assert!(text.contains(needle), "{needle}:\n{text}");
     }
 }
+
+#[test]
+fn docs_writes_a_man_page_per_subcommand_the_config_page_and_three_completions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plazo"))
+        .arg("docs")
+        .arg(dir.path())
+        .output()
+        .expect("run plazo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let man = dir.path().join("man");
+    for page in [
+        "plazo.1",
+        "plazo-run.1",
+        "plazo-check.1",
+        "plazo-history.1",
+        "plazo-auth-login.1",
+        "plazo.toml.5",
+    ] {
+        let text =
+            std::fs::read_to_string(man.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(
+            text.starts_with(".") || text.starts_with("'"),
+            "{page} is roff"
+        );
+    }
+    let history = std::fs::read_to_string(man.join("plazo-history.1")).expect("page");
+    assert!(
+        history.contains("utc"),
+        "the page comes from the clap definition"
+    );
+    let config = std::fs::read_to_string(man.join("plazo.toml.5")).expect("page");
+    assert!(config.contains("[[client]]") && config.contains("fast_poll"));
+    let completions = dir.path().join("completions");
+    for (file, needle) in [
+        ("plazo.bash", "history"),
+        ("_plazo", "history"),
+        ("plazo.fish", "history"),
+    ] {
+        let text = std::fs::read_to_string(completions.join(file)).expect("completion");
+        assert!(text.contains(needle), "{file}");
+    }
+}

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod away;
 pub mod check;
+pub mod docs;
 pub mod extract;
 pub mod history;
 pub mod preview;
@@ -50,6 +51,8 @@ pub enum Command {
     Away(away::Args),
     /// The reply templates: `list` (files and variables), `show NAME`, `init DIR`.
     Templates(templates::Args),
+    /// Write the man pages and the bash, zsh and fish completions into a folder (for packaging).
+    Docs(docs::Args),
 }
 
 /// Crates that log raw protocol bytes at trace level: async-imap every IMAP command (LOGIN
@@ -102,6 +105,7 @@ pub fn main() -> ExitCode {
             Err(err) => return config_failure(&err),
         },
         Command::Extract(args) => extract::run(args),
+        Command::Docs(args) => docs::run(args),
         Command::Templates(args) => {
             templates::run(args, Config::load(&config_path).map_err(|e| e.to_string()))
         }
