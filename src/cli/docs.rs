@@ -66,7 +66,7 @@ fn listing(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// above it.
 pub fn config_page(example: &str, version: &str) -> String {
     let mut page = Roff::new();
-    page.control("TH", ["PLAZO.TOML", "5", "", &format!("plazo {version}")])
+    page.control("TH", ["PLAZO.TOML", "5", &format!("plazo {version}")])
         .control("SH", ["NAME"])
         .text([roman("plazo.toml - the configuration file of plazo")])
         .control("SH", ["SYNOPSIS"])
