@@ -125,6 +125,8 @@ pub struct Client {
     pub timezone: Option<Tz>,
     /// Whether the emergency line is offered (`None`: as `identity.emergency_audience` says).
     pub emergency: Option<bool>,
+    /// Spanish replies address the client as usted instead of tú.
+    pub usted: bool,
     /// Never answered automatically (skip `never-client`).
     pub never: bool,
 }
@@ -524,6 +526,7 @@ struct RawClient {
     language: String,
     timezone: String,
     emergency: Option<bool>,
+    formality: String,
     never: bool,
 }
 
@@ -1144,6 +1147,17 @@ impl Checker<'_, '_> {
                 }
             }
         };
+        let usted = match raw.formality.trim() {
+            "" | "tú" | "tu" => Some(false),
+            "usted" => Some(true),
+            other => {
+                self.report(
+                    &at(&["formality"]),
+                    format!("\"{other}\" is not one of \"tú\", \"usted\""),
+                );
+                None
+            }
+        };
         Some(Client {
             name: raw.name.trim().to_string(),
             patterns: raw
@@ -1160,6 +1174,7 @@ impl Checker<'_, '_> {
             language: language?,
             timezone: timezone?,
             emergency: raw.emergency,
+            usted: usted?,
             never: raw.never,
         })
         .filter(|_| ok)

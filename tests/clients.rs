@@ -183,6 +183,7 @@ notice = { minimum = "soon", counts = "weekly", rush_minimum = "2h" }
 rush = false
 language = "fr"
 timezone = "Europe/Madird"
+formality = "vos"
 "#;
     let problems = match plazo::config::Config::parse(&text, std::path::Path::new("t.toml")) {
         Ok(_) => panic!("accepted a broken [[client]]"),
@@ -197,11 +198,46 @@ timezone = "Europe/Madird"
         "client[3].notice.rush_minimum",
         "client[3].language",
         "client[3].timezone",
+        "client[3].formality",
     ] {
         assert!(keys.contains(&key), "{key} missing in {keys:?}");
     }
     assert!(
         problems.iter().all(|p| p.line.is_some()),
         "every problem has its line: {problems:?}"
+    );
+}
+
+#[test]
+fn a_usted_client_is_addressed_as_usted_and_others_as_tu() {
+    let config = common::config_text(&format!(
+        "{CONFIG}\n[[client]]\nname = \"Bufete\"\nmatch = [\"@bufete.example\"]\nformality = \"usted\"\ntimezone = \"America/Mexico_City\"\n"
+    ));
+    let date = "Fri, 20 Nov 2026 14:00:00 -0600";
+    let usted = common::decide(
+        &config,
+        &request("lic.ramos@bufete.example", date, "para el lunes"),
+        &mut MemoryLedger::default(),
+    );
+    let formal = text(&usted);
+    for words in ["Me lo pide «", "en su hora"] {
+        assert!(formal.contains(words), "{words}: {formal}");
+    }
+    for words in ["pides", "te lo", "contéstame", "tu mensaje", "tu hora"] {
+        assert!(!formal.contains(words), "{words}: {formal}");
+    }
+    let tu = common::decide(
+        &config,
+        &request(
+            "laura@cliente-a.example",
+            "Fri, 20 Nov 2026 14:00:00 -0600",
+            "para el lunes",
+        ),
+        &mut MemoryLedger::default(),
+    );
+    let familiar = text(&tu);
+    assert!(
+        familiar.contains("Me lo pides «") && familiar.contains("en tu hora"),
+        "{familiar}"
     );
 }

@@ -529,6 +529,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "her own words for the away period, or none",
         "Estoy en un congreso",
     ),
+    (
+        "usted",
+        "true when the reply addresses the client as usted (a [[client]] with formality = \"usted\"); the Spanish templates follow it",
+        "false",
+    ),
 ];
 
 /// What the templates get (design §6; [`VARIABLES`] says what each means).
@@ -564,6 +569,7 @@ pub struct Context {
     away_until: Option<String>,
     away_ends_today: bool,
     away_message: Option<String>,
+    usted: bool,
 }
 
 /// Whom a reply goes to: the address, the language it is written in, and the client agreement
@@ -592,13 +598,15 @@ impl Context {
             (None, Some(home)) => Some(Zone::Named(home)),
             (None, None) => None,
         };
-        let speaker = Speaker::new(
+        let usted = client.is_some_and(|c| c.usted);
+        let mut speaker = Speaker::new(
             lang,
             tz,
             a.received,
             client_zone,
             say::writes_am_pm(&msg.own_text) || say::writes_am_pm(&msg.subject),
         );
+        speaker.usted = usted;
         let deadline = a.deadline.as_ref().map(|d| d.at.to_utc());
         let immediate = deadline.is_some_and(|d| d <= a.received);
         let short_notice = a.triggers.contains(&Trigger::ShortNotice);
@@ -669,6 +677,7 @@ impl Context {
             away_until: closed.map(|c| speaker.day(c.last)),
             away_ends_today: closed.is_some_and(|c| c.last == today),
             away_message: away.and_then(|p| p.message.get(lang)).map(sentence),
+            usted,
         }
     }
 
@@ -685,13 +694,13 @@ impl Context {
         };
         let some = |on: bool, name: &str| on.then(|| sample(name));
         // Flags that templates branch on, and the optional values that go with them.
-        const FLAGS: usize = 9;
+        const FLAGS: usize = 10;
         (0..1u32 << FLAGS)
             .map(|bits| {
                 let on = |i: usize| bits & (1 << i) != 0;
                 let (outside, short, immediate, rush) = (on(0), on(1), on(2), on(3));
-                let (away, holiday, named, emergency, request) =
-                    (on(4), on(5), on(6), on(7), on(8));
+                let (away, holiday, named, emergency, request, usted) =
+                    (on(4), on(5), on(6), on(7), on(8), on(9));
                 Context {
                     client_name: some(named, "client_name"),
                     client_address: sample("client_address"),
@@ -723,6 +732,7 @@ impl Context {
                     away_until: some(away || holiday, "away_until"),
                     away_ends_today: holiday && !away,
                     away_message: some(away && named, "away_message"),
+                    usted,
                 }
             })
             .collect()

@@ -43,6 +43,8 @@ pub struct Speaker {
     pub client: Option<Zone>,
     /// Clock hours on a 12-hour clock with am/pm (English only).
     pub twelve_hour: bool,
+    /// Spanish: the client is addressed as usted ("en su hora").
+    pub usted: bool,
     /// The freelancer's zone, named once.
     zone: String,
 }
@@ -70,6 +72,7 @@ impl Speaker {
             now,
             client,
             twelve_hour: lang == Lang::En && (client_writes_am_pm || americas),
+            usted: false,
             zone,
         }
     }
@@ -108,10 +111,13 @@ impl Speaker {
         let own = self.local(t, edge);
         let zone = self.zone();
         match (self.client_time(t, edge), self.lang) {
-            (Some(theirs), Lang::Es) => (
-                format!("{own} ({theirs} en tu hora)"),
-                format!("{own} ({zone}; {theirs} en tu hora)"),
-            ),
+            (Some(theirs), Lang::Es) => {
+                let yours = if self.usted { "su" } else { "tu" };
+                (
+                    format!("{own} ({theirs} en {yours} hora)"),
+                    format!("{own} ({zone}; {theirs} en {yours} hora)"),
+                )
+            }
             (Some(theirs), Lang::En) => (
                 format!("{own} ({theirs} your time)"),
                 format!("{own} ({zone}; {theirs} your time)"),
