@@ -241,7 +241,7 @@ async fn a_burst_goes_out_on_several_connections_each_reply_once_without_the_40m
     let median = times[times.len() / 2];
     assert!(
         median < Duration::from_millis(20),
-        "from 354 to the end of data: median {median:?} ({times:?})"
+        "from the message's first line to its end of data: median {median:?} ({times:?})"
     );
     ana.stop(Duration::from_secs(10));
 }

@@ -47,7 +47,7 @@ struct Stats {
     /// Sessions open now, and the most open at once.
     open: AtomicUsize,
     most_open: AtomicUsize,
-    /// For each message: from our `354` to its end of data.
+    /// For each message: from its first line to its end of data.
     data_times: Mutex<Vec<Duration>>,
 }
 
@@ -122,7 +122,7 @@ impl FakeSmtp {
         self.stats.most_open.load(Ordering::SeqCst)
     }
 
-    /// For each message received, the time from the server's `354` to the end of its data.
+    /// For each message received, the time from its first line to the end of its data.
     pub fn data_times(&self) -> Vec<Duration> {
         self.stats
             .data_times
@@ -188,13 +188,16 @@ fn session(
             "MAIL" | "RCPT" | "RSET" | "NOOP" => out.write_all(b"250 2.0.0 ok\r\n")?,
             "DATA" => {
                 out.write_all(b"354 go ahead\r\n")?;
-                let started = Instant::now();
+                // Timed from the message's first line (what comes before it, the client's own
+                // bookkeeping, is not the point).
+                let mut started = None;
                 let mut message = Vec::new();
                 loop {
                     let mut l = Vec::new();
                     if lines.read_until(b'\n', &mut l)? == 0 {
                         return Ok(());
                     }
+                    let started = *started.get_or_insert_with(Instant::now);
                     if l == b".\r\n" {
                         stats
                             .data_times
