@@ -1079,15 +1079,7 @@ impl Checker<'_, '_> {
         };
         let counts = match raw.notice.counts.as_deref() {
             None => Some(global.counts),
-            Some("business") => Some(Counts::Business),
-            Some("calendar") => Some(Counts::Calendar),
-            Some(other) => {
-                self.report(
-                    &at(&["notice", "counts"]),
-                    format!("\"{other}\" is not one of \"business\", \"calendar\""),
-                );
-                None
-            }
+            Some(text) => self.counts(&at(&["notice", "counts"]), text),
         };
         let rush_minimum = match (&raw.notice.rush_minimum, raw.rush) {
             (Some(_), Some(false)) => {
@@ -1434,19 +1426,24 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn notice(&mut self, raw: RawNotice) -> Option<Notice> {
-        let minimum = self.duration(&key(&["notice", "minimum"]), &raw.minimum);
-        let counts = match raw.counts.as_str() {
+    /// How notice is counted: `business` or `calendar`.
+    fn counts(&mut self, path: &[Seg], text: &str) -> Option<Counts> {
+        match text {
             "business" => Some(Counts::Business),
             "calendar" => Some(Counts::Calendar),
             other => {
                 self.report(
-                    &key(&["notice", "counts"]),
+                    path,
                     format!("\"{other}\" is not one of \"business\", \"calendar\""),
                 );
                 None
             }
-        };
+        }
+    }
+
+    fn notice(&mut self, raw: RawNotice) -> Option<Notice> {
+        let minimum = self.duration(&key(&["notice", "minimum"]), &raw.minimum);
+        let counts = self.counts(&key(&["notice", "counts"]), &raw.counts);
         let rush_minimum = if raw.rush_minimum.trim().is_empty() {
             Some(None)
         } else {

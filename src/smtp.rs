@@ -90,8 +90,13 @@ struct Inner {
     /// host:port, for messages.
     name: String,
     login: Login,
-    /// lettre's TLS settings for STARTTLS (implicit TLS goes through [`crate::net`]).
+    /// lettre's TLS settings for STARTTLS.
     starttls: Option<TlsParameters>,
+    /// The connector for implicit TLS (built once: it reads `ca_file`).
+    implicit: Option<(
+        tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    )>,
     timeout: Duration,
     hello: ClientId,
     /// Connections kept between replies (at most `smtp.connections`), the latest used last.
@@ -154,11 +159,11 @@ impl Mailer {
                 }
                 Some(builder.build_rustls().map_err(|e| e.to_string())?)
             }
-            Security::Tls => {
-                net::tls_connector(server)?;
-                None
-            }
-            Security::Plain => None,
+            Security::Tls | Security::Plain => None,
+        };
+        let implicit = match server.security {
+            Security::Tls => Some(net::tls_connector(server)?),
+            Security::Starttls | Security::Plain => None,
         };
         let login = match credential {
             Credential::Password(password) => Login::Password(password.to_string()),
@@ -171,6 +176,7 @@ impl Mailer {
                 server: server.clone(),
                 login,
                 starttls,
+                implicit,
                 timeout: server.timeout.to_std().unwrap_or(Duration::from_secs(60)),
                 hello,
                 warm: tokio::sync::Mutex::new(Vec::new()),
@@ -397,11 +403,9 @@ impl Mailer {
                 );
             }
         };
-        let stream = match inner.server.security {
-            Security::Tls => {
-                let (connector, host) = net::tls_connector(&inner.server)
-                    .map_err(|e| SendError::Transient(format!("{name}: {e}")))?;
-                match tokio::time::timeout(t, connector.connect(host, tcp)).await {
+        let stream = match &inner.implicit {
+            Some((connector, host)) => {
+                match tokio::time::timeout(t, connector.connect(host.clone(), tcp)).await {
                     Ok(Ok(tls)) => Stream::Tls(Box::new(tls)),
                     Ok(Err(e)) => {
                         return Err(SendError::Transient(format!("{name}: TLS: {e}")).into());
@@ -414,7 +418,7 @@ impl Mailer {
                     }
                 }
             }
-            Security::Starttls | Security::Plain => Stream::Plain(tcp),
+            None => Stream::Plain(tcp),
         };
         let transient =
             |e: Failure| OpenError::Failed(SendError::Transient(format!("{name}: {e}")));

@@ -38,18 +38,23 @@ fn wait_delivery(ana: &Daemon, want: &str, timeout: Duration) {
     }
 }
 
-/// A daemon sending through `fake` with a 2-second step timeout, and one client mail in.
+/// A daemon for a new user of the real servers whose `[smtp]` section is `smtp`.
+fn sending_through(smtp: &str) -> Daemon {
+    Daemon::new(
+        servers(),
+        "ana",
+        Setup {
+            smtp,
+            ..Setup::default()
+        },
+    )
+}
+
+/// A daemon sending through `fake` with a step timeout of `timeout`, and one client mail in.
 async fn one_mail_through(fake: &FakeSmtp, timeout: &str) -> Daemon {
     let s = servers();
     let smtp = fake.config(timeout);
-    let mut ana = Daemon::new(
-        s,
-        "ana",
-        Setup {
-            smtp: &smtp,
-            ..Setup::default()
-        },
-    );
+    let mut ana = sending_through(&smtp);
     let (client, _) = s.user("client");
     ana.start();
     let m = client_mail(&client, &ana.address, "Cambios", "¿Puedes mirarlo?", &[]);
@@ -171,14 +176,7 @@ async fn run_once_exits_1_when_a_reply_is_refused_for_good() {
     let fake = FakeSmtp::start(&[Act::RejectMail]);
     let s = servers();
     let smtp = fake.config("2s");
-    let ana = Daemon::new(
-        s,
-        "ana",
-        Setup {
-            smtp: &smtp,
-            ..Setup::default()
-        },
-    );
+    let ana = sending_through(&smtp);
     let (client, _) = s.user("client");
     let (code, _) = ana.run_to_end(&["run", "--once"]);
     assert_eq!(code, Some(0), "{}", ana.log());
@@ -200,14 +198,7 @@ async fn a_burst_goes_out_on_several_connections_each_reply_once_without_the_40m
     let fake = FakeSmtp::start(&[]);
     let s = servers();
     let smtp = fake.config("10s") + "connections = 3\n";
-    let mut ana = Daemon::new(
-        s,
-        "ana",
-        Setup {
-            smtp: &smtp,
-            ..Setup::default()
-        },
-    );
+    let mut ana = sending_through(&smtp);
     let clients: Vec<(String, String)> = (0..12).map(|_| s.user("inflight")).collect();
     ana.start();
     for (c, _) in &clients {
