@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveTime, Weekday};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
@@ -106,6 +106,24 @@ pub struct Config {
     /// `[[client]]`: agreements with particular clients, in order of the file (the first whose
     /// `match` fits the sender applies).
     pub clients: Vec<Client>,
+    /// `[digest]`: the weekly summary to the freelancer herself.
+    pub digest: DigestSettings,
+}
+
+/// `[digest]`: when the weekly summary of what plazo did goes to the freelancer, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestSettings {
+    /// Whether it is sent at all (default: when `reply.save_to_sent` is on).
+    pub enabled: bool,
+    /// The weekday it is sent on.
+    pub day: Weekday,
+    /// The local time it is sent at; `None`: the start of that weekday's first working range
+    /// (09:00 when the day has none).
+    pub at: Option<NaiveTime>,
+    /// Who gets it (default: `identity.address`).
+    pub to: String,
+    /// The language it is written in (default: `reply.default_language`).
+    pub language: Lang,
 }
 
 /// One `[[client]]` agreement: what differs for the senders it matches. What it does not set is
@@ -513,6 +531,17 @@ struct RawConfig {
     state: RawState,
     away: Vec<RawAway>,
     client: Vec<RawClient>,
+    digest: RawDigest,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawDigest {
+    enabled: Option<bool>,
+    day: String,
+    at: String,
+    to: String,
+    language: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1016,6 +1045,7 @@ impl Checker<'_, '_> {
             None => Vec::new(),
         };
         let clients: Option<Vec<Client>> = clients.into_iter().collect();
+        let digest = self.digest(raw.digest, identity.as_ref(), reply.as_ref());
         let imap = imap.flatten();
         let smtp = smtp.flatten();
         let oauth2 = match oauth2 {
@@ -1034,6 +1064,7 @@ impl Checker<'_, '_> {
             state,
             away: Vec::new(),
             clients: clients?,
+            digest: digest?,
         })
         .and_then(|mut config| {
             for period in away {
@@ -1464,6 +1495,84 @@ impl Checker<'_, '_> {
             rush_minimum: rush_minimum?,
             rush_fee: self.texts(&key(&["notice", "rush_fee"]), raw.rush_fee, true)?,
         })
+    }
+
+    /// `[digest]`. Its defaults come from `[identity]` and `[reply]`: `None` when either is
+    /// invalid (already reported) or a digest key is.
+    fn digest(
+        &mut self,
+        raw: RawDigest,
+        identity: Option<&Identity>,
+        reply: Option<&Reply>,
+    ) -> Option<DigestSettings> {
+        let mut ok = true;
+        let day = if raw.day.is_empty() {
+            Weekday::Mon
+        } else {
+            match parse_weekday(&raw.day) {
+                Some(d) => d,
+                None => {
+                    ok = false;
+                    self.report(
+                        &key(&["digest", "day"]),
+                        format!(
+                            "\"{}\" is not a weekday: use \"monday\" … \"sunday\"",
+                            raw.day
+                        ),
+                    );
+                    Weekday::Mon
+                }
+            }
+        };
+        let at = if raw.at.is_empty() {
+            None
+        } else {
+            match parse_clock(&raw.at) {
+                Some(t) => Some(t),
+                None => {
+                    ok = false;
+                    self.report(
+                        &key(&["digest", "at"]),
+                        format!("\"{}\" is not a time of day like \"09:00\"", raw.at),
+                    );
+                    None
+                }
+            }
+        };
+        let language = if raw.language.is_empty() {
+            reply.map(|r| r.default_language)
+        } else {
+            let lang = Lang::from_code(&raw.language);
+            if lang.is_none() {
+                ok = false;
+                self.report(
+                    &key(&["digest", "language"]),
+                    format!("\"{}\" is not one of \"es\", \"en\"", raw.language),
+                );
+            }
+            lang
+        };
+        let to = if raw.to.is_empty() {
+            identity.map(|i| i.address.clone())
+        } else if raw.to.contains('@') && !raw.to.trim().contains(char::is_whitespace) {
+            Some(raw.to.trim().to_string())
+        } else {
+            ok = false;
+            self.report(
+                &key(&["digest", "to"]),
+                format!("\"{}\" is not an address like \"ana@example.com\"", raw.to),
+            );
+            None
+        };
+        let enabled = raw.enabled.or_else(|| reply.map(|r| r.save_to_sent))?;
+        Some(DigestSettings {
+            enabled,
+            day,
+            at,
+            to: to?,
+            language: language?,
+        })
+        .filter(|_| ok)
     }
 
     fn reply(&mut self, raw: RawReply, base: &Path) -> Option<Reply> {
@@ -1937,6 +2046,29 @@ pub fn parse_range(text: &str) -> Result<Range, String> {
         ));
     }
     Ok(Range { start, end })
+}
+
+/// A weekday by its English name, any case: `"monday"` … `"sunday"`.
+pub fn parse_weekday(text: &str) -> Option<Weekday> {
+    let days = [
+        ("monday", Weekday::Mon),
+        ("tuesday", Weekday::Tue),
+        ("wednesday", Weekday::Wed),
+        ("thursday", Weekday::Thu),
+        ("friday", Weekday::Fri),
+        ("saturday", Weekday::Sat),
+        ("sunday", Weekday::Sun),
+    ];
+    let text = text.trim().to_ascii_lowercase();
+    days.iter().find(|(name, _)| *name == text).map(|(_, d)| *d)
+}
+
+/// A local time of day: `"HH:MM"`, or `"HH:MM:SS"`.
+pub fn parse_clock(text: &str) -> Option<NaiveTime> {
+    let text = text.trim();
+    NaiveTime::parse_from_str(text, "%H:%M:%S")
+        .or_else(|_| NaiveTime::parse_from_str(text, "%H:%M"))
+        .ok()
 }
 
 /// Parses a holiday: `"2026-12-25"` or an inclusive range `"2026-12-31..2027-01-06"`.

@@ -203,6 +203,14 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
             )?;
             tracker.spawn(async move { sender.run().await });
         }
+        let mut digester = crate::digest::Digester::new(
+            rx.clone(),
+            |r: &Runtime| &r.config,
+            cancel.clone(),
+            work.clone(),
+            Store::open(&state)?,
+        );
+        tracker.spawn(async move { digester.run().await });
     }
     tracker.close();
     notify(&[sd_notify::NotifyState::Ready]);
@@ -722,7 +730,15 @@ impl Watcher {
             thread,
             expires: Some(expiry(arrival, next_opening, runtime.config.reply.max_age)),
         });
+        // What the reply promised, for the weekly digest.
+        let promised = outcome
+            .as_ref()
+            .ok()
+            .filter(|d| d.action == Action::Reply)
+            .and_then(|d| d.assessment.as_ref());
         let record = Record {
+            promise: promised.and_then(|a| a.earliest),
+            rush: promised.and_then(|a| a.rush_earliest),
             mailbox,
             uidvalidity,
             uid: fetched.uid,

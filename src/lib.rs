@@ -26,6 +26,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod digest;
 pub mod extract;
 pub mod gate;
 pub mod imap;

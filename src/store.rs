@@ -169,6 +169,40 @@ CREATE INDEX outbox_state ON outbox (state, next_attempt);
     r#"
 ALTER TABLE decision ADD COLUMN client TEXT;
 "#,
+    // The weekly digest: what each reply promised (for the digest's lines), and digests in the
+    // outbox, which are no decision's reply (so `decision_id` may be NULL); `digest` holds one
+    // row per due instant, so a digest is queued once whatever restarts come.
+    r#"
+ALTER TABLE decision ADD COLUMN promise INTEGER;
+ALTER TABLE decision ADD COLUMN rush INTEGER;
+CREATE TABLE outbox_new (
+    id           INTEGER PRIMARY KEY,
+    decision_id  INTEGER UNIQUE REFERENCES decision (id),
+    reply_id     TEXT NOT NULL,
+    envelope_from TEXT NOT NULL,
+    recipient    TEXT NOT NULL,
+    message      BLOB NOT NULL,
+    state        TEXT NOT NULL
+                 CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'uncertain', 'expired')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL,
+    error        TEXT,
+    sent_at      INTEGER,
+    filed        INTEGER NOT NULL DEFAULT 0,
+    expires_at   INTEGER
+) STRICT;
+INSERT INTO outbox_new SELECT id, decision_id, reply_id, envelope_from, recipient, message, state,
+                              attempts, next_attempt, error, sent_at, filed, expires_at FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_new RENAME TO outbox;
+CREATE INDEX outbox_state ON outbox (state, next_attempt);
+CREATE TABLE digest (
+    due        INTEGER PRIMARY KEY,
+    since      INTEGER NOT NULL,
+    queued_at  INTEGER NOT NULL,
+    outbox_id  INTEGER NOT NULL REFERENCES outbox (id)
+) STRICT;
+"#,
 ];
 
 /// What `plazo away` set: a period of local days (with her words, if any), or the day she said
@@ -251,6 +285,10 @@ pub struct Record<'a> {
     pub reason: &'a str,
     /// The `[[client]]` agreement that applied, by name.
     pub client: Option<&'a str>,
+    /// The earliest delivery a reply promised.
+    pub promise: Option<DateTime<Utc>>,
+    /// The rush delivery a reply offered.
+    pub rush: Option<DateTime<Utc>>,
     /// Every time expression read in the mail, with its role.
     pub findings: &'a [Explained],
     /// The reply to queue, for replies.
@@ -530,8 +568,9 @@ impl Store {
         let tx = self.conn.transaction()?;
         let inserted = tx.execute(
             "INSERT INTO decision (mailbox, uidvalidity, uid, message_id, sender, subject,
-                                   received, decided_at, action, reason, findings, client)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                   received, decided_at, action, reason, findings, client,
+                                   promise, rush)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING",
             params![
                 rec.mailbox,
@@ -545,7 +584,9 @@ impl Store {
                 rec.action,
                 rec.reason,
                 findings,
-                rec.client
+                rec.client,
+                rec.promise.map(secs),
+                rec.rush.map(secs)
             ],
         )?;
         if inserted == 1
@@ -859,6 +900,87 @@ impl Store {
         Ok(())
     }
 
+    /// The due instant of the last digest queued, if any.
+    pub fn last_digest(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let t: Option<i64> = self
+            .conn
+            .query_row("SELECT max(due) FROM digest", [], |r| r.get(0))?;
+        Ok(t.map(instant))
+    }
+
+    /// Queues the digest due at `due` (covering from `since`), unless one was queued for that
+    /// instant already: one transaction, so it is queued once whatever restarts come. It is
+    /// never filed in Sent (`filed = 1`), and never sent after `expires`. True when queued now.
+    pub fn queue_digest(
+        &mut self,
+        due: DateTime<Utc>,
+        since: DateTime<Utc>,
+        mail: &Queued<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let known = tx
+            .query_row("SELECT 1 FROM digest WHERE due = ?1", [secs(due)], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some();
+        if known {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO outbox (decision_id, reply_id, envelope_from, recipient, message, state,
+                                 next_attempt, expires_at, filed)
+             VALUES (NULL, ?1, ?2, ?3, ?4, 'queued', ?5, ?6, 1)",
+            params![
+                mail.reply_id,
+                mail.envelope_from,
+                mail.recipient,
+                mail.message,
+                secs(now),
+                mail.expires.map(secs)
+            ],
+        )?;
+        let outbox_id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO digest (due, since, queued_at, outbox_id) VALUES (?1, ?2, ?3, ?4)",
+            params![secs(due), secs(since), secs(now), outbox_id],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Every mail decided from `since` (included) to `until` (excluded), oldest first, as the
+    /// digest reports it.
+    pub fn digest_entries(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<crate::render::digest::Entry>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.decided_at, d.sender, d.subject, d.action, d.reason, d.client,
+                    o.state, o.error, d.promise, d.rush
+             FROM decision d LEFT JOIN outbox o ON o.decision_id = d.id
+             WHERE d.decided_at >= ?1 AND d.decided_at < ?2
+             ORDER BY d.decided_at, d.id",
+        )?;
+        let rows = stmt.query_map(params![secs(since), secs(until)], |r| {
+            Ok(crate::render::digest::Entry {
+                decided_at: instant(r.get(0)?),
+                sender: r.get(1)?,
+                subject: r.get(2)?,
+                replied: r.get::<_, String>(3)? == "reply",
+                reason: r.get(4)?,
+                client: r.get(5)?,
+                delivery: r.get(6)?,
+                error: r.get(7)?,
+                promise: r.get::<_, Option<i64>>(8)?.map(instant),
+                rush: r.get::<_, Option<i64>>(9)?.map(instant),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The most recent decisions, newest first.
     pub fn history(&self, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
         let mut stmt = self.conn.prepare(
@@ -1038,9 +1160,74 @@ mod tests {
             action: if reply.is_some() { "reply" } else { "skip" },
             reason: "outside-hours",
             client: Some("Tienda Sol"),
+            promise: reply.as_ref().map(|_| t("2026-11-24T13:00:00+01:00")),
+            rush: None,
             findings: &[],
             reply,
         }
+    }
+
+    #[test]
+    fn a_digest_is_queued_once_per_due_instant_sent_like_a_reply_and_never_filed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
+        store
+            .set_cursor(
+                "INBOX",
+                Cursor {
+                    uidvalidity: 7,
+                    last_uid: 0,
+                },
+            )
+            .unwrap();
+        let now = t("2026-11-23T09:00:00+01:00");
+        store
+            .record(&rec(1, None), t("2026-11-20T21:31:00+01:00"))
+            .unwrap();
+        let entries = store
+            .digest_entries(now - chrono::Duration::days(7), now)
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].client.as_deref(), Some("Tienda Sol"));
+        assert!(!entries[0].replied);
+        let mail = Queued {
+            reply_id: "plazo-digest-1@x",
+            envelope_from: "ana@x",
+            recipient: "ana@x",
+            message: b"digest",
+            triggers: &[],
+            thread: "",
+            expires: Some(now + chrono::Duration::days(1)),
+        };
+        assert_eq!(store.last_digest().unwrap(), None);
+        assert!(
+            store
+                .queue_digest(now, now - chrono::Duration::days(7), &mail, now)
+                .unwrap()
+        );
+        assert!(
+            !store.queue_digest(now, now, &mail, now).unwrap(),
+            "never twice"
+        );
+        assert_eq!(store.last_digest().unwrap(), Some(now));
+        let out = store
+            .next_queued(now, &HashSet::new())
+            .unwrap()
+            .expect("queued");
+        assert_eq!(out.recipient, "ana@x");
+        assert!(store.claim(out.id).unwrap());
+        store.mark_sent(out.id, now).unwrap();
+        assert!(
+            store.unfiled(10).unwrap().is_empty(),
+            "a digest is not filed in Sent"
+        );
+        assert!(
+            store
+                .history(10)
+                .unwrap()
+                .iter()
+                .all(|h| h.delivery.is_none())
+        );
     }
 
     #[test]

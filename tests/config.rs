@@ -475,3 +475,31 @@ fn fast_poll_and_smtp_timeout_have_their_rules() {
         ["imap.timeout: only [smtp] has timeout"]
     );
 }
+
+#[test]
+fn digest_keys_are_checked_with_their_key_and_default_from_reply() {
+    let base = "[identity]\nname = \"Ana\"\naddress = \"ana@example.test\"\n\n[schedule]\ntimezone = \"Europe/Madrid\"\nmonday = [\"09:00-14:00\"]\n";
+    let bad = format!(
+        "{base}\n[digest]\nday = \"lunes\"\nat = \"25:00\"\nto = \"not an address\"\nlanguage = \"fr\"\n"
+    );
+    let err = match plazo::config::Config::parse(&bad, std::path::Path::new("c.toml")) {
+        Ok(_) => panic!("a broken [digest] must be refused"),
+        Err(e) => e.to_string(),
+    };
+    for key in ["digest.day", "digest.at", "digest.to", "digest.language"] {
+        assert!(err.contains(key), "{key} in: {err}");
+    }
+    // Off by default when replies are not filed in Sent; on when they are.
+    let off = format!("{base}\n[reply]\nsave_to_sent = false\n");
+    match plazo::config::Config::parse(&off, std::path::Path::new("c.toml")) {
+        Ok(c) => assert!(!c.digest.enabled),
+        Err(e) => panic!("{e}"),
+    }
+    match plazo::config::Config::parse(base, std::path::Path::new("c.toml")) {
+        Ok(c) => {
+            assert!(c.digest.enabled);
+            assert_eq!(c.digest.to, "ana@example.test");
+        }
+        Err(e) => panic!("{e}"),
+    }
+}

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod away;
 pub mod check;
+pub mod digest;
 pub mod docs;
 pub mod extract;
 pub mod history;
@@ -53,6 +54,8 @@ pub enum Command {
     Templates(templates::Args),
     /// Write the man pages and the bash, zsh and fish completions into a folder (for packaging).
     Docs(docs::Args),
+    /// The weekly digest of what plazo did: `--preview` prints it as it stands now.
+    Digest(digest::Args),
 }
 
 /// Crates that log raw protocol bytes at trace level: async-imap every IMAP command (LOGIN
@@ -102,6 +105,10 @@ pub fn main() -> ExitCode {
         },
         Command::Away(args) => match Config::load(&config_path) {
             Ok(config) => away::run(args, &config),
+            Err(err) => return config_failure(&err),
+        },
+        Command::Digest(args) => match Config::load(&config_path) {
+            Ok(config) => digest::run(args, &config),
             Err(err) => return config_failure(&err),
         },
         Command::Extract(args) => extract::run(args),
