@@ -495,11 +495,12 @@ fn has_bulk_footer(msg: &Inbound) -> bool {
                 }
                 at
             };
-            let head_end = boundary(b.range.end.min(b.range.start + FOOTER_TAIL), false);
-            let tail_start = boundary(
-                b.range.start.max(b.range.end.saturating_sub(FOOTER_TAIL)),
-                true,
-            );
+            // A block no longer than both ends together is read once, whole.
+            if b.range.len() <= 2 * FOOTER_TAIL {
+                return [msg.text.get(b.range.clone()), None];
+            }
+            let head_end = boundary(b.range.start + FOOTER_TAIL, false);
+            let tail_start = boundary(b.range.end - FOOTER_TAIL, true);
             [
                 msg.text.get(b.range.start..head_end),
                 msg.text.get(tail_start..b.range.end),

@@ -900,7 +900,13 @@ pub fn reply(
         .rsplit_once('@')
         .map_or("plazo.invalid", |(_, d)| d);
     let message_id = reply_id(msg, to, a.received, domain);
+    // The envelope given, so lettre does not derive it by parsing the headers it just wrote
+    // (the sender takes the outbox's envelope anyway).
+    let envelope =
+        lettre::address::Envelope::new(Some(from.email.clone()), vec![to_box.email.clone()])
+            .map_err(|e| build(&e))?;
     let mut builder = Message::builder()
+        .envelope(envelope)
         .from(from.clone())
         .to(to_box)
         .subject(subject.clone())
