@@ -147,6 +147,9 @@ pub struct Client {
     pub usted: bool,
     /// Never answered automatically (skip `never-client`).
     pub never: bool,
+    /// A template folder of this client's own: its files win over `reply.templates`, which wins
+    /// over the built-in set, file by file.
+    pub templates: Option<PathBuf>,
 }
 
 impl Config {
@@ -557,6 +560,7 @@ struct RawClient {
     emergency: Option<bool>,
     formality: String,
     never: bool,
+    templates: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1040,7 +1044,7 @@ impl Checker<'_, '_> {
                 .client
                 .into_iter()
                 .enumerate()
-                .map(|(i, c)| self.client(i, c, global))
+                .map(|(i, c)| self.client(i, c, global, base))
                 .collect(),
             None => Vec::new(),
         };
@@ -1075,7 +1079,7 @@ impl Checker<'_, '_> {
     }
 
     /// One `[[client]]` agreement, its notice completed from the `global` one.
-    fn client(&mut self, i: usize, raw: RawClient, global: &Notice) -> Option<Client> {
+    fn client(&mut self, i: usize, raw: RawClient, global: &Notice, base: &Path) -> Option<Client> {
         let at = |k: &[&str]| {
             let mut path = vec![Seg::Key("client".into()), Seg::Index(i)];
             path.extend(k.iter().map(|k| Seg::Key((*k).to_string())));
@@ -1181,7 +1185,18 @@ impl Checker<'_, '_> {
                 None
             }
         };
+        let templates = Some(raw.templates.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| base.join(t));
+        if let Some(dir) = &templates
+            && !dir.is_dir()
+        {
+            ok = false;
+            let msg = format!("template folder {} does not exist", dir.display());
+            self.report(&at(&["templates"]), msg);
+        }
         Some(Client {
+            templates,
             name: raw.name.trim().to_string(),
             patterns: raw
                 .patterns

@@ -86,12 +86,10 @@ impl Runtime {
             let list: Vec<String> = problems.iter().map(|p| p.located(path)).collect();
             return Err(bad(list.join("\n")));
         }
-        let templates =
-            Templates::load(config.reply.templates.as_deref()).map_err(|e| bad(e.to_string()))?;
-        let (fatal, stray): (Vec<_>, Vec<_>) =
-            Templates::check(config.reply.templates.as_deref(), &config)
-                .into_iter()
-                .partition(|p| p.fatal);
+        let templates = Templates::load_for(&config).map_err(|e| bad(e.to_string()))?;
+        let (fatal, stray): (Vec<_>, Vec<_>) = Templates::check_all(&config)
+            .into_iter()
+            .partition(|p| p.fatal);
         if !fatal.is_empty() {
             let list: Vec<String> = fatal.iter().map(ToString::to_string).collect();
             return Err(bad(list.join("\n")));

@@ -241,3 +241,106 @@ fn a_usted_client_is_addressed_as_usted_and_others_as_tu() {
         "{familiar}"
     );
 }
+
+#[test]
+fn a_clients_template_folder_wins_over_the_global_one_file_by_file() {
+    use plazo::render::Templates;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |path: &str, text: &str| {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    // Tienda Sol's own folder has the outside-hours reply in English; the global folder has a
+    // short-notice one in English that Tienda Sol then uses too.
+    write(
+        "tienda/en/outside-hours.txt",
+        "Subject: \n\nDear Tienda Sol team, I read mail on working days: {{ next_opening }}.\n",
+    );
+    write(
+        "global/en/short-notice.txt",
+        "Subject: \n\nGlobal short notice: {{ earliest }}.\n",
+    );
+    let config_text = CONFIG
+        .replace("[reply]\n", "[reply]\ntemplates = \"global\"\n")
+        .replace(
+            "name = \"Tienda Sol\"\n",
+            "name = \"Tienda Sol\"\ntemplates = \"tienda\"\n",
+        );
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, &config_text).expect("config");
+    let config = match plazo::config::Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let templates = match Templates::load_for(&config) {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    let run = |raw: &[u8]| {
+        let msg = plazo::mail::Inbound::parse(raw);
+        let arrival = msg.date.expect("date").to_utc();
+        let moment = plazo::pipeline::Moment {
+            arrival,
+            now: arrival,
+        };
+        match plazo::pipeline::decide(&msg, &config, &templates, moment, &MemoryLedger::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    // Saturday: outside hours, for Tienda Sol (answered in English by agreement) and for an
+    // English-speaking client without a folder of their own.
+    let saturday = "Sat, 21 Nov 2026 11:00:00 +0100";
+    let own = text(&run(&request(
+        "pedidos@tienda-sol.example",
+        saturday,
+        "para el lunes",
+    )));
+    assert!(own.starts_with("Dear Tienda Sol team"), "{own}");
+    let other = text(&run(&request(
+        "laura@cliente-a.example",
+        saturday,
+        "para el lunes",
+    )));
+    assert!(!other.contains("Tienda Sol team"), "{other}");
+    // A weekday with short notice: Tienda Sol's folder has no short-notice file, so the global
+    // one answers.
+    let tuesday = "Tue, 24 Nov 2026 10:00:00 +0100";
+    let short = text(&run(&request(
+        "pedidos@tienda-sol.example",
+        tuesday,
+        "hoy a las 12",
+    )));
+    assert!(short.starts_with("Global short notice"), "{short}");
+
+    // `plazo check` names a broken file in the client's folder, once.
+    write(
+        "tienda/en/away.txt",
+        "Subject: \n\n{{ no_such_variable }}\n",
+    );
+    let (problems, _) = {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_plazo"))
+            .args(["check", "--offline", "--config"])
+            .arg(&path)
+            .output()
+            .expect("plazo check");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            out.status,
+        )
+    };
+    assert!(
+        problems.contains("tienda/en/away.txt") && problems.contains("no_such_variable"),
+        "{problems}"
+    );
+    assert_eq!(
+        problems.matches("no_such_variable").count(),
+        1,
+        "{problems}"
+    );
+    assert!(
+        problems.contains("template en/outside-hours.txt for client Tienda Sol:"),
+        "{problems}"
+    );
+}

@@ -43,16 +43,22 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
         }
     };
     let problems: Vec<Problem> = config.daemon_problems();
-    let dir = config.reply.templates.as_deref();
-    if let Ok(templates) = Templates::load(dir) {
-        for (name, source) in &templates.sources {
-            let from = source
+    if let Ok(templates) = Templates::load_for(&config) {
+        let from = |source: &Option<std::path::PathBuf>| {
+            source
                 .as_ref()
-                .map_or_else(|| "built-in".to_string(), |p| p.display().to_string());
-            println!("template {name}: {from}");
+                .map_or_else(|| "built-in".to_string(), |p| p.display().to_string())
+        };
+        for (name, source) in &templates.sources {
+            println!("template {name}: {}", from(source));
+        }
+        for (client, set) in templates.client_sets() {
+            for (name, source) in &set.sources {
+                println!("template {name} for client {client}: {}", from(source));
+            }
         }
     }
-    let template_problems = Templates::check(dir, &config);
+    let template_problems = Templates::check_all(&config);
     for p in &problems {
         println!("{}", p.located(&config.path));
     }

@@ -36,7 +36,7 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Runs `plazo preview` with an already loaded config.
 pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
-    let templates = Templates::load(config.reply.templates.as_deref())
+    let templates = Templates::load_for(config)
         .with_context(|| format!("cannot load the templates of {}", config.path.display()))?;
     let mut ledger = MemoryLedger::default();
     let mut failed = false;

@@ -118,6 +118,8 @@ pub struct Templates {
     env: Environment<'static>,
     /// Where each template came from: a file, or `None` for built-in.
     pub sources: BTreeMap<String, Option<PathBuf>>,
+    /// The sets of the `[[client]]` agreements with a `templates` folder, by client name.
+    clients: BTreeMap<String, Templates>,
 }
 
 /// One problem `plazo check` finds in a template folder.
@@ -145,11 +147,39 @@ impl std::fmt::Display for TemplateProblem {
 impl Templates {
     /// Loads the built-in templates, overridden by the files in `dir` when given.
     pub fn load(dir: Option<&Path>) -> Result<Templates, RenderError> {
+        Templates::load_chain(dir.as_slice())
+    }
+
+    /// Every set `config` names: `reply.templates` over the built-in one, and for each
+    /// `[[client]]` with a `templates` folder, that folder over both.
+    pub fn load_for(config: &Config) -> Result<Templates, RenderError> {
+        let global = config.reply.templates.as_deref();
+        let mut templates = Templates::load(global)?;
+        for client in &config.clients {
+            if let Some(own) = &client.templates {
+                let chain: Vec<&Path> = std::iter::once(own.as_path()).chain(global).collect();
+                templates
+                    .clients
+                    .insert(client.name.clone(), Templates::load_chain(&chain)?);
+            }
+        }
+        Ok(templates)
+    }
+
+    /// The set that answers `client`: its own folder's, else the global one.
+    pub fn for_client(&self, client: Option<&Client>) -> &Templates {
+        client
+            .and_then(|c| self.clients.get(&c.name))
+            .unwrap_or(self)
+    }
+
+    /// The built-in templates, each overridden by the first folder of `dirs` that has its file.
+    fn load_chain(dirs: &[&Path]) -> Result<Templates, RenderError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
         let mut sources = BTreeMap::new();
-        for (name, text, path) in sources_of(dir)? {
+        for (name, text, path) in sources_of(dirs)? {
             split_template(name, &text)?;
             env.add_template_owned(name.to_string(), text)
                 .map_err(|source| RenderError::Template {
@@ -158,7 +188,11 @@ impl Templates {
                 })?;
             sources.insert(name.to_string(), path);
         }
-        Ok(Templates { env, sources })
+        Ok(Templates {
+            env,
+            sources,
+            clients: BTreeMap::new(),
+        })
     }
 
     /// Renders `name` with `context` into (subject, body).
@@ -181,15 +215,44 @@ impl Templates {
     /// not exist (in any branch), and any render error over [`Context::samples`], which reach
     /// every branch. Each names the file and, when it can, the line.
     pub fn check(dir: Option<&Path>, config: &Config) -> Vec<TemplateProblem> {
+        Templates::check_chain(dir.as_slice(), config)
+    }
+
+    /// Every problem of the sets `config` names: `reply.templates` (or the built-in set), then
+    /// each `[[client]]` folder over it.
+    pub fn check_all(config: &Config) -> Vec<TemplateProblem> {
+        let global = config.reply.templates.as_deref();
+        let mut problems = Templates::check(global, config);
+        for client in &config.clients {
+            if let Some(own) = &client.templates {
+                let chain: Vec<&Path> = std::iter::once(own.as_path()).chain(global).collect();
+                problems.extend(Templates::check_chain(&chain, config));
+            }
+        }
+        problems
+    }
+
+    /// The sets of the `[[client]]` agreements with a folder of their own, by client name.
+    pub fn client_sets(&self) -> impl Iterator<Item = (&str, &Templates)> {
+        self.clients.iter().map(|(name, t)| (name.as_str(), t))
+    }
+
+    /// The problems of the first folder of `dirs` as it is used over the rest (a client's
+    /// folder over `reply.templates`): its unknown files, and the templates it provides; the
+    /// files it takes from the others are theirs to report.
+    pub fn check_chain(dirs: &[&Path], config: &Config) -> Vec<TemplateProblem> {
         let mut problems = Vec::new();
-        if let Some(dir) = dir {
+        if let Some(dir) = dirs.first() {
             problems.extend(unknown_files(dir));
         }
-        let sources = match sources_of(dir) {
+        let sources = match sources_of(dirs) {
             Ok(s) => s,
             Err(e) => {
                 problems.push(TemplateProblem {
-                    file: dir.map(|d| d.display().to_string()).unwrap_or_default(),
+                    file: dirs
+                        .first()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_default(),
                     line: None,
                     message: e.to_string(),
                     fatal: true,
@@ -198,7 +261,16 @@ impl Templates {
             }
         };
         let samples = Context::samples(config);
+        // Over another folder, only the first folder's own files are this check's.
+        let own = |path: &Option<PathBuf>| match (dirs, path) {
+            ([_, _, ..], Some(p)) => p.starts_with(dirs[0]),
+            ([_, _, ..], None) => false,
+            _ => true,
+        };
         for (name, text, path) in sources {
+            if !own(&path) {
+                continue;
+            }
             let file = path.map_or_else(|| format!("built-in {name}"), |p| p.display().to_string());
             let problem = |line: Option<usize>, message: String| TemplateProblem {
                 file: file.clone(),
@@ -260,11 +332,11 @@ impl Templates {
 type Source = (&'static str, String, Option<PathBuf>);
 
 /// The templates to load, the folder's files over the built-in ones.
-fn sources_of(dir: Option<&Path>) -> Result<Vec<Source>, RenderError> {
+fn sources_of(dirs: &[&Path]) -> Result<Vec<Source>, RenderError> {
     BUILT_IN
         .iter()
         .map(|(name, built_in)| {
-            let path = dir.map(|d| d.join(name)).filter(|p| p.is_file());
+            let path = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file());
             let text = match &path {
                 Some(p) => std::fs::read_to_string(p).map_err(|source| RenderError::Read {
                     path: p.clone(),
@@ -873,6 +945,7 @@ pub fn reply(
 ) -> Result<Outgoing, RenderError> {
     let (to, lang) = (addressee.address, addressee.lang);
     let context = Context::new(config, msg, addressee, a);
+    let templates = templates.for_client(addressee.client);
     let (subject, text) = templates.render(&template_name(lang, template_for(a)), &context)?;
     let subject = if subject.is_empty() {
         reply_subject(&msg.subject)
