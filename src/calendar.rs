@@ -69,6 +69,20 @@ pub struct Schedule {
     pub holidays: Vec<Holiday>,
     /// Days she is away (`[[away]]` and `plazo away`): closed like holidays.
     pub away: Vec<Holiday>,
+    /// Busy times from her calendar (`[[calendar]]`), as instants, sorted by start: they are
+    /// taken out of working time.
+    pub busy: Vec<Busy>,
+}
+
+/// A busy time from her calendar: an event that removes working time, half-open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Busy {
+    /// When it starts.
+    pub start: DateTime<Utc>,
+    /// When it ends.
+    pub end: DateTime<Utc>,
+    /// The event's UID, for `plazo availability` (never in a reply).
+    pub uid: String,
 }
 
 impl Schedule {
@@ -104,7 +118,8 @@ impl Schedule {
         self.week.iter().any(|d| !d.is_empty())
     }
 
-    /// The working intervals of one local day, as instants, in order.
+    /// The working intervals of one local day, as instants, in order: the timetable's ranges,
+    /// none on a closed day, each less the busy times of her calendar.
     fn day_intervals(&self, day: NaiveDate) -> impl Iterator<Item = Interval> + '_ {
         let closed = self.is_closed(day);
         let zone = Zone::Named(self.tz);
@@ -116,6 +131,41 @@ impl Schedule {
                 let end = zone.instant(at_minute(day, r.end)?).to_utc();
                 (end > start).then_some(Interval { start, end })
             })
+            .flat_map(move |i| self.less_busy(i))
+    }
+
+    /// `interval` without the busy times that overlap it: zero, one or more pieces, in order.
+    fn less_busy(&self, interval: Interval) -> Vec<Interval> {
+        // Busy times are sorted by start; those starting at or after the end cannot overlap.
+        let before_end = self.busy.partition_point(|b| b.start < interval.end);
+        let mut pieces = Vec::with_capacity(1);
+        let mut from = interval.start;
+        let mut overlapping: Vec<&Busy> = self.busy[..before_end]
+            .iter()
+            .filter(|b| b.end > interval.start)
+            .collect();
+        overlapping.sort_by_key(|b| b.start);
+        for b in overlapping {
+            if b.start > from {
+                pieces.push(Interval {
+                    start: from,
+                    end: b.start,
+                });
+            }
+            from = from.max(b.end);
+        }
+        if from < interval.end {
+            pieces.push(Interval {
+                start: from,
+                end: interval.end,
+            });
+        }
+        pieces
+    }
+
+    /// The free working intervals of one local day (what `plazo availability` shows).
+    pub fn free_on(&self, day: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.day_intervals(day).map(|i| (i.start, i.end)).collect()
     }
 
     /// Working intervals that end after `t`, in order, up to the horizon.
@@ -214,6 +264,7 @@ mod tests {
             ],
             holidays: vec![],
             away: vec![],
+            busy: vec![],
         }
     }
 

@@ -108,6 +108,8 @@ pub struct Config {
     pub clients: Vec<Client>,
     /// `[digest]`: the weekly summary to the freelancer herself.
     pub digest: DigestSettings,
+    /// `[[calendar]]`: her calendars, whose events take time out of the week.
+    pub calendars: Vec<crate::agenda::Source>,
 }
 
 /// `[digest]`: when the weekly summary of what plazo did goes to the freelancer, and where.
@@ -233,6 +235,24 @@ impl Config {
     pub fn add_away(&mut self, period: AwayPeriod) {
         self.schedule.away.push(period.days);
         self.away.push(period);
+    }
+
+    /// This config with what her calendars say: their busy times out of working time, their
+    /// away days as away periods (with the built-in away text), their holidays closed.
+    pub fn with_agenda(&self, agenda: &crate::agenda::Agenda) -> Config {
+        let mut config = self.clone();
+        config.schedule.busy.clone_from(&agenda.busy);
+        for d in &agenda.days {
+            match d.kind {
+                "holiday" => config.schedule.holidays.push(d.days),
+                _ => config.add_away(AwayPeriod {
+                    days: d.days,
+                    message: Texts::default(),
+                    answer: true,
+                }),
+            }
+        }
+        config
     }
 
     /// This config with what `plazo away` set: its period added, and every period that holds
@@ -535,6 +555,15 @@ struct RawConfig {
     away: Vec<RawAway>,
     client: Vec<RawClient>,
     digest: RawDigest,
+    calendar: Vec<RawCalendar>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawCalendar {
+    file: String,
+    holidays: bool,
+    away: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1050,6 +1079,12 @@ impl Checker<'_, '_> {
         };
         let clients: Option<Vec<Client>> = clients.into_iter().collect();
         let digest = self.digest(raw.digest, identity.as_ref(), reply.as_ref());
+        let calendars: Option<Vec<crate::agenda::Source>> = raw
+            .calendar
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| self.calendar(i, c, base))
+            .collect();
         let imap = imap.flatten();
         let smtp = smtp.flatten();
         let oauth2 = match oauth2 {
@@ -1069,6 +1104,7 @@ impl Checker<'_, '_> {
             away: Vec::new(),
             clients: clients?,
             digest: digest?,
+            calendars: calendars?,
         })
         .and_then(|mut config| {
             for period in away {
@@ -1185,16 +1221,9 @@ impl Checker<'_, '_> {
                 None
             }
         };
-        let templates = Some(raw.templates.trim())
-            .filter(|t| !t.is_empty())
-            .map(|t| base.join(t));
-        if let Some(dir) = &templates
-            && !dir.is_dir()
-        {
-            ok = false;
-            let msg = format!("template folder {} does not exist", dir.display());
-            self.report(&at(&["templates"]), msg);
-        }
+        let templates = self.template_folder(&at(&["templates"]), &raw.templates, base);
+        ok &= templates.is_some();
+        let templates = templates.flatten();
         Some(Client {
             templates,
             name: raw.name.trim().to_string(),
@@ -1438,6 +1467,7 @@ impl Checker<'_, '_> {
             week,
             holidays,
             away: Vec::new(),
+            busy: Vec::new(),
         })
         .filter(|_| ok)
     }
@@ -1509,6 +1539,68 @@ impl Checker<'_, '_> {
             counts: counts?,
             rush_minimum: rush_minimum?,
             rush_fee: self.texts(&key(&["notice", "rush_fee"]), raw.rush_fee, true)?,
+        })
+    }
+
+    /// A template folder key: `Some(None)` when not set, `Some(Some(dir))` when it exists
+    /// (relative to the config), `None` (reported) when it does not.
+    fn template_folder(
+        &mut self,
+        path: &[Seg],
+        text: &str,
+        base: &Path,
+    ) -> Option<Option<PathBuf>> {
+        let Some(dir) = Some(text.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| base.join(t))
+        else {
+            return Some(None);
+        };
+        if !dir.is_dir() {
+            self.report(
+                path,
+                format!("template folder {} does not exist", dir.display()),
+            );
+            return None;
+        }
+        Some(Some(dir))
+    }
+
+    /// One `[[calendar]]` source.
+    fn calendar(
+        &mut self,
+        i: usize,
+        raw: RawCalendar,
+        base: &Path,
+    ) -> Option<crate::agenda::Source> {
+        let at = |k: &str| {
+            vec![
+                Seg::Key("calendar".into()),
+                Seg::Index(i),
+                Seg::Key(k.into()),
+            ]
+        };
+        let file = raw.file.trim();
+        if file.is_empty() {
+            self.report(&at("file"), "missing: the iCalendar (.ics) file to read");
+            return None;
+        }
+        let away_words = raw
+            .away
+            .unwrap_or_else(|| {
+                crate::agenda::AWAY_WORDS
+                    .iter()
+                    .map(|w| (*w).to_string())
+                    .collect()
+            })
+            .iter()
+            .map(|w| crate::lang::folded(w.trim()))
+            .filter(|w| !w.is_empty())
+            .collect();
+        Some(crate::agenda::Source {
+            file: base.join(file),
+            holidays: raw.holidays,
+            away_words,
         })
     }
 
@@ -1646,16 +1738,9 @@ impl Checker<'_, '_> {
                 format!("\"{}\" is not one of \"es\", \"en\"", raw.default_language),
             );
         }
-        let templates = Some(raw.templates.trim())
-            .filter(|t| !t.is_empty())
-            .map(|t| base.join(t));
-        if let Some(dir) = &templates
-            && !dir.is_dir()
-        {
-            ok = false;
-            let msg = format!("template folder {} does not exist", dir.display());
-            self.report(&key(&["reply", "templates"]), msg);
-        }
+        let templates = self.template_folder(&key(&["reply", "templates"]), &raw.templates, base);
+        ok &= templates.is_some();
+        let templates = templates.flatten();
         let subject_prefix = match raw.subject_prefix {
             Some(raw) => Some(self.texts(&key(&["reply", "subject_prefix"]), raw, true)?),
             None => None,

@@ -86,6 +86,25 @@ impl Runtime {
             let list: Vec<String> = problems.iter().map(|p| p.located(path)).collect();
             return Err(bad(list.join("\n")));
         }
+        // Her calendars: what cannot be read is logged and left out, never a reason to stop.
+        let config = if config.calendars.is_empty() {
+            config
+        } else {
+            let agenda = crate::agenda::read(
+                &config.calendars,
+                config.schedule.tz,
+                crate::agenda::window(clock::now()),
+            );
+            for p in &agenda.problems {
+                tracing::warn!("calendar: {p}");
+            }
+            tracing::debug!(
+                busy = agenda.busy.len(),
+                days = agenda.days.len(),
+                "calendars read"
+            );
+            config.with_agenda(&agenda)
+        };
         let templates = Templates::load_for(&config).map_err(|e| bad(e.to_string()))?;
         let (fatal, stray): (Vec<_>, Vec<_>) = Templates::check_all(&config)
             .into_iter()
@@ -120,6 +139,9 @@ impl Runtime {
         })
     }
 }
+
+/// How often her calendars are read again while the daemon runs.
+const CALENDAR_REFRESH: Duration = Duration::from_secs(15 * 60);
 
 /// Runs the daemon until a signal stops it (or, with `--once`, until the work is done).
 /// Returns the process exit code.
@@ -218,8 +240,24 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         started.elapsed().as_millis()
     );
 
+    // Her calendars are read again every so often, as a reload does (quietly).
+    let mut calendars = tokio::time::interval_at(
+        tokio::time::Instant::now() + CALENDAR_REFRESH,
+        CALENDAR_REFRESH,
+    );
     loop {
+        let has_calendars = !rx.borrow().config.calendars.is_empty();
         tokio::select! {
+            _ = calendars.tick(), if has_calendars => {
+                match Runtime::load(&path) {
+                    Ok(r) if r.config.state.path == state => {
+                        let _ = tx.send(Arc::new(r));
+                        tracing::debug!("calendars read again");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("calendars not read again: {e}"),
+                }
+            }
             _ = hup.recv() => {
                 notify(&[sd_notify::NotifyState::Reloading]);
                 match Runtime::load(&path) {

@@ -12,6 +12,8 @@
 //! - [`gate`]: may we answer at all? (RFC 3834: never to lists, bots, bounces, ourselves.)
 //! - [`extract`]: the deadline the client demands, read from their own words.
 //! - [`calendar`]: business time: hours, holidays, next opening, earliest feasible delivery.
+//! - [`agenda`]: her calendars (`.ics` files): events as busy times and away days for
+//!   [`calendar`].
 //! - [`policy`]: which triggers fire (`outside-hours`, `short-notice`), giving an [`policy::Assessment`].
 //! - [`render`]: the reply, from templates, as the exact bytes that will be sent.
 //! - [`pipeline`]: the stages above run in order over one message, with the per-sender ledger.
@@ -21,6 +23,7 @@
 //! (one file per subcommand). None of the decision code touches the network, the wall clock or a
 //! database: the arrival instant is always an argument.
 
+pub mod agenda;
 pub mod calendar;
 pub mod cli;
 pub mod clock;

@@ -59,13 +59,34 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
         }
     }
     let template_problems = Templates::check_all(&config);
+    // Her calendars, read as the daemon reads them (which logs these and goes on without).
+    let calendar_problems = if config.calendars.is_empty() {
+        Vec::new()
+    } else {
+        let agenda = crate::agenda::read(
+            &config.calendars,
+            config.schedule.tz,
+            crate::agenda::window(crate::clock::now()),
+        );
+        println!(
+            "calendars: {} busy time{}, {} day{} away or closed in the year ahead",
+            agenda.busy.len(),
+            if agenda.busy.len() == 1 { "" } else { "s" },
+            agenda.days.len(),
+            if agenda.days.len() == 1 { "" } else { "s" }
+        );
+        agenda.problems
+    };
     for p in &problems {
         println!("{}", p.located(&config.path));
     }
     for p in &template_problems {
         println!("{p}");
     }
-    let count = problems.len() + template_problems.len();
+    for p in &calendar_problems {
+        println!("calendar: {p}");
+    }
+    let count = problems.len() + template_problems.len() + calendar_problems.len();
     if count > 0 {
         println!(
             "{}: invalid ({count} problem{})",

@@ -2,6 +2,7 @@
 //! outcomes into exit codes (0 success, 1 failure, 78 unusable config).
 
 pub mod auth;
+pub mod availability;
 pub mod away;
 pub mod check;
 pub mod digest;
@@ -56,6 +57,8 @@ pub enum Command {
     Docs(docs::Args),
     /// The weekly digest of what plazo did: `--preview` prints it as it stands now.
     Digest(digest::Args),
+    /// The free working time ahead, day by day, after her timetable, holidays and calendars.
+    Availability(availability::Args),
 }
 
 /// Crates that log raw protocol bytes at trace level: async-imap every IMAP command (LOGIN
@@ -105,6 +108,10 @@ pub fn main() -> ExitCode {
         },
         Command::Away(args) => match Config::load(&config_path) {
             Ok(config) => away::run(args, &config),
+            Err(err) => return config_failure(&err),
+        },
+        Command::Availability(args) => match Config::load(&config_path) {
+            Ok(config) => availability::run(args, &config),
             Err(err) => return config_failure(&err),
         },
         Command::Digest(args) => match Config::load(&config_path) {

@@ -36,6 +36,24 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 
 /// Runs `plazo preview` with an already loaded config.
 pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
+    // Her calendars, over the last two years and the next one (mails are decided at their Date).
+    let with_calendars;
+    let config = if config.calendars.is_empty() {
+        config
+    } else {
+        let now = crate::clock::now();
+        let (_, until) = crate::agenda::window(now);
+        let agenda = crate::agenda::read(
+            &config.calendars,
+            config.schedule.tz,
+            (now - chrono::Duration::days(730), until),
+        );
+        for p in &agenda.problems {
+            eprintln!("plazo: calendar: {p}");
+        }
+        with_calendars = config.with_agenda(&agenda);
+        &with_calendars
+    };
     let templates = Templates::load_for(config)
         .with_context(|| format!("cannot load the templates of {}", config.path.display()))?;
     let mut ledger = MemoryLedger::default();

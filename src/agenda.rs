@@ -1,0 +1,431 @@
+//! Her real calendar: the events of `[[calendar]]` sources (iCalendar files) read into what
+//! business time needs: busy times taken out of working time, and whole days she is away or
+//! that are public holidays. Without it plazo promises "mañana a las 9:00" while she is on a
+//! train.
+//!
+//! Parsing and recurrence are the `icalendar` crate's (with `rrule` for RRULE, RDATE and
+//! EXDATE); this module decides what an event means: a timed event that is not
+//! `TRANSP:TRANSPARENT` is busy; an all-day event, or one whose title or categories hold one of
+//! the source's away words, makes away days; in a source marked `holidays = true` every event
+//! closes its whole days. Cancelled events and free ones change nothing. A `RECURRENCE-ID`
+//! instance replaces the occurrence it names. Times with a `TZID` are read in that IANA zone,
+//! floating times and dates in the freelancer's zone.
+//!
+//! [`parse`] is pure (text in, blocks out); [`read`] reads the files.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use icalendar::{CalendarDateTime, Component as _, DatePerhapsTime, Event, EventLike as _};
+use serde::Serialize;
+
+use crate::calendar::{Busy, Holiday};
+use crate::zone::Zone;
+
+/// The away words a source uses unless it lists its own (matched in titles and categories,
+/// without case or accents).
+pub const AWAY_WORDS: &[&str] = &[
+    "vacaciones",
+    "vacation",
+    "holiday",
+    "holidays",
+    "ooo",
+    "out of office",
+    "fuera de la oficina",
+    "ausente",
+    "away",
+];
+
+/// How far ahead recurring events are expanded.
+const AHEAD: Duration = Duration::days(400);
+
+/// At most this many occurrences of one recurring event are read.
+const MAX_OCCURRENCES: u16 = 2000;
+
+/// One `[[calendar]]` source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The iCalendar file.
+    pub file: PathBuf,
+    /// Every event closes its whole days (a public-holiday calendar of her region).
+    pub holidays: bool,
+    /// Words in a title or category that make an event an away period (folded).
+    pub away_words: Vec<String>,
+}
+
+/// Whole local days taken out of the week, and by which event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Days {
+    /// The days, first and last included.
+    #[serde(skip)]
+    pub days: Holiday,
+    /// The event's UID.
+    pub uid: String,
+    /// `away` (she is away: replies say when she is back) or `holiday` (closed).
+    pub kind: &'static str,
+}
+
+/// What the sources say, merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Agenda {
+    /// Busy times, sorted by start.
+    pub busy: Vec<Busy>,
+    /// Away days and holidays.
+    pub days: Vec<Days>,
+    /// What could not be read: the file, the event's UID when known, and why.
+    pub problems: Vec<String>,
+}
+
+impl Agenda {
+    fn merge(&mut self, other: Agenda) {
+        self.busy.extend(other.busy);
+        self.busy.sort_by_key(|b| (b.start, b.end));
+        self.days.extend(other.days);
+        self.problems.extend(other.problems);
+    }
+}
+
+/// The events the daemon needs at `now`: from a day before it to about a year after it.
+pub fn window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (now - Duration::days(1), now + AHEAD)
+}
+
+/// Reads every source, with the events that touch `window`.
+pub fn read(sources: &[Source], tz: Tz, window: (DateTime<Utc>, DateTime<Utc>)) -> Agenda {
+    let mut agenda = Agenda::default();
+    for source in sources {
+        match std::fs::read_to_string(&source.file) {
+            Ok(text) => {
+                let mut one = parse(&text, source, tz, window);
+                for p in &mut one.problems {
+                    *p = format!("{}: {p}", source.file.display());
+                }
+                agenda.merge(one);
+            }
+            Err(e) => agenda
+                .problems
+                .push(format!("{}: cannot read it: {e}", source.file.display())),
+        }
+    }
+    agenda
+}
+
+/// The busy times and days of one source's text that touch `window`.
+pub fn parse(
+    text: &str,
+    source: &Source,
+    tz: Tz,
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
+) -> Agenda {
+    let mut agenda = Agenda::default();
+    let calendar: icalendar::Calendar = match text.parse() {
+        Ok(c) => c,
+        Err(e) => {
+            agenda.problems.push(format!("not an iCalendar file: {e}"));
+            return agenda;
+        }
+    };
+    let events: Vec<&Event> = calendar
+        .components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .collect();
+    // Instances moved or cancelled by a RECURRENCE-ID, by UID: the master skips them.
+    let mut replaced: BTreeMap<String, BTreeSet<DateTime<Utc>>> = BTreeMap::new();
+    for e in &events {
+        if let (Some(uid), Some(id)) = (e.get_uid(), e.get_recurrence_id())
+            && let Some(at) = instant(&id, tz)
+        {
+            replaced.entry(uid.to_string()).or_default().insert(at);
+        }
+    }
+    for e in events {
+        let uid = e.get_uid().unwrap_or("(no UID)").to_string();
+        if e.property_value("STATUS")
+            .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"))
+            || e.property_value("TRANSP")
+                .is_some_and(|t| t.eq_ignore_ascii_case("TRANSPARENT"))
+        {
+            continue;
+        }
+        let Some(start) = e.get_start() else {
+            agenda.problems.push(format!("event {uid}: no DTSTART"));
+            continue;
+        };
+        let all_day = matches!(start, DatePerhapsTime::Date(_));
+        let Some(first) = instant(&start, tz) else {
+            agenda.problems.push(format!(
+                "event {uid}: its time zone is not an IANA name plazo knows"
+            ));
+            continue;
+        };
+        let length = match e.get_end().as_ref().and_then(|end| instant(end, tz)) {
+            Some(end) if end > first => end - first,
+            Some(_) => Duration::zero(),
+            None if all_day => Duration::days(1),
+            None => Duration::zero(),
+        };
+        let words = format!(
+            "{} {}",
+            e.get_summary().unwrap_or_default(),
+            e.property_value("CATEGORIES").unwrap_or_default()
+        );
+        let away = all_day || is_away(&words, &source.away_words);
+        let occurrences: Vec<DateTime<Utc>> = if e.get_recurrence_id().is_some()
+            || e.property_value("RRULE").is_none() && e.property_value("RDATE").is_none()
+        {
+            vec![first]
+        } else {
+            match e.get_recurrence() {
+                Ok(set) => {
+                    let skip = replaced.get(&uid);
+                    set.after((from - length).with_timezone(&icalendar::Tz::UTC))
+                        .before(until.with_timezone(&icalendar::Tz::UTC))
+                        .all(MAX_OCCURRENCES)
+                        .dates
+                        .into_iter()
+                        .map(|d| d.with_timezone(&Utc))
+                        .filter(|d| skip.is_none_or(|s| !s.contains(d)))
+                        .collect()
+                }
+                Err(err) => {
+                    agenda
+                        .problems
+                        .push(format!("event {uid}: its recurrence cannot be read: {err}"));
+                    continue;
+                }
+            }
+        };
+        for at in occurrences {
+            let end = at + length;
+            if end <= from || at >= until {
+                continue;
+            }
+            if source.holidays || away {
+                let zone = Zone::Named(tz);
+                let first_day = zone.local(at).date();
+                // An end at local midnight closes the day before it.
+                let last_day = zone.local(end - Duration::seconds(1)).date();
+                agenda.days.push(Days {
+                    days: Holiday {
+                        first: first_day,
+                        last: last_day.max(first_day),
+                    },
+                    uid: uid.clone(),
+                    kind: if source.holidays { "holiday" } else { "away" },
+                });
+            } else if end > at {
+                agenda.busy.push(Busy {
+                    start: at,
+                    end,
+                    uid: uid.clone(),
+                });
+            }
+        }
+    }
+    agenda.busy.sort_by_key(|b| (b.start, b.end));
+    agenda
+}
+
+/// A DTSTART / DTEND / RECURRENCE-ID as an instant: a date at local midnight in `tz`, a
+/// floating time in `tz`, a `TZID` time in its own zone. `None` for a zone plazo does not know.
+fn instant(value: &DatePerhapsTime, tz: Tz) -> Option<DateTime<Utc>> {
+    let (naive, zone) = match value {
+        DatePerhapsTime::Date(d) => (d.and_hms_opt(0, 0, 0)?, tz),
+        DatePerhapsTime::DateTime(CalendarDateTime::Utc(t)) => return Some(*t),
+        DatePerhapsTime::DateTime(CalendarDateTime::Floating(n)) => (*n, tz),
+        DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, tzid }) => {
+            (*date_time, tzid.parse::<Tz>().ok()?)
+        }
+    };
+    Some(Zone::Named(zone).instant(naive).to_utc())
+}
+
+/// Whether `words` (a title and categories) hold one of `away_words`, as whole words.
+fn is_away(words: &str, away_words: &[String]) -> bool {
+    let folded = format!(" {} ", crate::lang::folded(words));
+    let folded: String = folded
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    away_words
+        .iter()
+        .any(|w| folded.contains(&format!(" {w} ")))
+}
+
+/// The days of `agenda` as `(first, last)` pairs, for the ones of `kind`.
+pub fn days_of<'a>(
+    agenda: &'a Agenda,
+    kind: &'a str,
+) -> impl Iterator<Item = (NaiveDate, NaiveDate)> + 'a {
+    agenda
+        .days
+        .iter()
+        .filter(move |d| d.kind == kind)
+        .map(|d| (d.days.first, d.days.last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn source(holidays: bool) -> Source {
+        Source {
+            file: PathBuf::from("cal.ics"),
+            holidays,
+            away_words: AWAY_WORDS.iter().map(|w| (*w).to_string()).collect(),
+        }
+    }
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    fn ics(events: &str) -> String {
+        format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n{events}END:VCALENDAR\r\n")
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+    }
+
+    const MADRID: Tz = chrono_tz::Europe::Madrid;
+
+    #[test]
+    fn a_weekly_meeting_stays_at_its_local_hour_across_the_dst_change() {
+        // Tuesdays 10:00-12:00 Madrid from 17 March 2026; the clocks go forward on the 29th.
+        let text = ics(
+            "BEGIN:VEVENT\nUID:weekly@test\nDTSTART;TZID=Europe/Madrid:20260317T100000\n\
+                        DTEND;TZID=Europe/Madrid:20260317T120000\nRRULE:FREQ=WEEKLY;COUNT=4\n\
+                        EXDATE;TZID=Europe/Madrid:20260331T100000\nSUMMARY:Client office\nEND:VEVENT\n",
+        );
+        let a = parse(
+            &text,
+            &source(false),
+            MADRID,
+            window(utc(2026, 3, 16, 12, 0)),
+        );
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        let starts: Vec<_> = a.busy.iter().map(|b| b.start).collect();
+        assert_eq!(
+            starts,
+            vec![
+                utc(2026, 3, 17, 9, 0),
+                utc(2026, 3, 24, 9, 0),
+                utc(2026, 4, 7, 8, 0)
+            ],
+            "CET 10:00 is 09:00 UTC, CEST 10:00 is 08:00 UTC; the 31st is excluded"
+        );
+        assert!(a.busy.iter().all(|b| b.end - b.start == Duration::hours(2)));
+    }
+
+    #[test]
+    fn free_cancelled_all_day_away_and_moved_events() {
+        let text = ics(
+            "BEGIN:VEVENT\nUID:free@test\nDTSTART:20261208T090000Z\nDTEND:20261208T100000Z\nTRANSP:TRANSPARENT\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:gone@test\nDTSTART:20261208T110000Z\nDTEND:20261208T120000Z\nSTATUS:CANCELLED\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:conf@test\nDTSTART;VALUE=DATE:20261210\nDTEND;VALUE=DATE:20261212\nSUMMARY:Conference\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:ooo@test\nDTSTART:20261214T080000Z\nDTEND:20261214T170000Z\nSUMMARY:OOO dentist\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:daily@test\nDTSTART:20261215T150000Z\nDTEND:20261215T160000Z\nRRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:daily@test\nRECURRENCE-ID:20261216T150000Z\nDTSTART:20261216T170000Z\nDTEND:20261216T180000Z\nEND:VEVENT\n",
+        );
+        let a = parse(
+            &text,
+            &source(false),
+            MADRID,
+            window(utc(2026, 12, 7, 12, 0)),
+        );
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        let days: Vec<_> = days_of(&a, "away").collect();
+        let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
+        assert_eq!(
+            days,
+            vec![(d(12, 10), d(12, 11)), (d(12, 14), d(12, 14))],
+            "DTEND of a date is exclusive"
+        );
+        let busy: Vec<_> = a.busy.iter().map(|b| (b.start, b.uid.as_str())).collect();
+        assert_eq!(
+            busy,
+            vec![
+                (utc(2026, 12, 15, 15, 0), "daily@test"),
+                (utc(2026, 12, 16, 17, 0), "daily@test"),
+                (utc(2026, 12, 17, 15, 0), "daily@test"),
+            ],
+            "the moved instance replaces the 16th at 15:00"
+        );
+        // A holiday source closes the days of every event instead.
+        let h = parse(
+            &text,
+            &source(true),
+            MADRID,
+            window(utc(2026, 12, 7, 12, 0)),
+        );
+        assert!(h.busy.is_empty());
+        assert!(h.days.iter().all(|x| x.kind == "holiday"));
+    }
+
+    #[test]
+    fn broken_input_is_a_problem_not_a_panic() {
+        let a = parse(
+            "not a calendar",
+            &source(false),
+            MADRID,
+            window(utc(2026, 12, 7, 12, 0)),
+        );
+        assert!(!a.problems.is_empty());
+        let text = ics(
+            "BEGIN:VEVENT\nUID:nozone@test\nDTSTART;TZID=W. Europe Standard Time:20261208T100000\nDTEND;TZID=W. Europe Standard Time:20261208T110000\nEND:VEVENT\n",
+        );
+        let a = parse(
+            &text,
+            &source(false),
+            MADRID,
+            window(utc(2026, 12, 7, 12, 0)),
+        );
+        assert!(
+            a.problems.iter().any(|p| p.contains("nozone@test")),
+            "{:?}",
+            a.problems
+        );
+    }
+
+    #[test]
+    fn busy_time_is_taken_out_of_working_time() {
+        use crate::calendar::{Range, Schedule};
+        let mut week: [Vec<Range>; 7] = Default::default();
+        for day in week.iter_mut().take(5) {
+            day.push(Range {
+                start: 9 * 60,
+                end: 14 * 60,
+            });
+        }
+        let mut schedule = Schedule {
+            tz: MADRID,
+            week,
+            holidays: vec![],
+            away: vec![],
+            busy: vec![],
+        };
+        // Tuesday 8 December 2026, 09:00-14:00 Madrid = 08:00-13:00 UTC.
+        let open = utc(2026, 12, 8, 8, 0);
+        assert_eq!(schedule.next_opening(open), Some(open));
+        schedule.busy = vec![Busy {
+            start: utc(2026, 12, 8, 7, 30),
+            end: utc(2026, 12, 8, 10, 0),
+            uid: "train@test".into(),
+        }];
+        assert_eq!(schedule.next_opening(open), Some(utc(2026, 12, 8, 10, 0)));
+        assert!(!schedule.is_working(utc(2026, 12, 8, 9, 0)));
+        // Four hours of work from 09:00 local: 11:00-14:00 that day, then one hour on Wednesday.
+        assert_eq!(
+            schedule.add_working_time(open, Duration::hours(4)),
+            Some(utc(2026, 12, 9, 9, 0))
+        );
+        let free = schedule.free_on(NaiveDate::from_ymd_opt(2026, 12, 8).unwrap());
+        assert_eq!(
+            free,
+            vec![(utc(2026, 12, 8, 10, 0), utc(2026, 12, 8, 13, 0))]
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! `plazo availability`: the free working time ahead, day by day, and what closed the rest:
+//! the timetable, a holiday, an away period, or an event of her calendars (by UID, never by
+//! title). What plazo will promise comes from exactly this.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::agenda::{self, Agenda};
+use crate::clock;
+use crate::config::Config;
+
+/// Arguments of `plazo availability`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// How many days ahead, today included.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Print one JSON object per day (instants in RFC 3339, local).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One day of `plazo availability`.
+#[derive(Debug, Serialize)]
+struct Day {
+    date: NaiveDate,
+    /// The free working intervals, local times.
+    free: Vec<(String, String)>,
+    /// Why the day is closed, when it is: `holiday`, `away`, or `no hours`.
+    closed: Option<String>,
+    /// Calendar events that took time out of it: (UID, from, to), local times.
+    busy: Vec<(String, String, String)>,
+}
+
+/// Runs `plazo availability` with an already loaded config.
+pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
+    let now = clock::now();
+    let agenda = agenda::read(&config.calendars, config.schedule.tz, agenda::window(now));
+    for p in &agenda.problems {
+        eprintln!("plazo: calendar: {p}");
+    }
+    let config = config.with_agenda(&agenda);
+    let today = now.with_timezone(&config.schedule.tz).date_naive();
+    let mut out = std::io::stdout().lock();
+    for n in 0..args.days {
+        let Some(date) = today.checked_add_signed(Duration::days(i64::from(n))) else {
+            break;
+        };
+        let day = describe(&config, &agenda, date);
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&day)?)?;
+            continue;
+        }
+        let free = if day.free.is_empty() {
+            "—".to_string()
+        } else {
+            day.free
+                .iter()
+                .map(|(a, b)| format!("{a}-{b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut line = format!("{}  free {free}", date.format("%a %Y-%m-%d"));
+        if let Some(why) = &day.closed {
+            line.push_str(&format!("  (closed: {why})"));
+        }
+        for (uid, a, b) in &day.busy {
+            line.push_str(&format!("  [busy {a}-{b}: event {uid}]"));
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(config: &Config, agenda: &Agenda, date: NaiveDate) -> Day {
+    let schedule = &config.schedule;
+    let tz = schedule.tz;
+    let hm = |t: DateTime<Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+    let from_event = |kind: &str| {
+        agenda
+            .days
+            .iter()
+            .find(|d| d.kind == kind && d.days.first <= date && date <= d.days.last)
+            .map(|d| format!("{kind} (event {})", d.uid))
+    };
+    let closed = if schedule.is_holiday(date) {
+        Some(from_event("holiday").unwrap_or_else(|| "holiday".into()))
+    } else if schedule.is_closed(date) {
+        Some(from_event("away").unwrap_or_else(|| "away".into()))
+    } else if schedule.ranges(chrono::Datelike::weekday(&date)).is_empty() {
+        Some("no hours".into())
+    } else {
+        None
+    };
+    let start = crate::zone::Zone::Named(tz)
+        .instant(date.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .to_utc();
+    let end = start + Duration::days(1);
+    let busy = schedule
+        .busy
+        .iter()
+        .filter(|b| b.start < end && b.end > start && closed.is_none())
+        .map(|b| (b.uid.clone(), hm(b.start.max(start)), hm(b.end.min(end))))
+        .collect();
+    Day {
+        date,
+        free: schedule
+            .free_on(date)
+            .into_iter()
+            .map(|(a, b)| (hm(a), hm(b)))
+            .collect(),
+        closed,
+        busy,
+    }
+}

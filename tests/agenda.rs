@@ -1,0 +1,181 @@
+//! Her calendar as a user sets it up: an `.ics` file named by `[[calendar]]`. `plazo
+//! availability` shows the free time it leaves and which event closed what; `plazo preview`
+//! promises only free working time; `plazo check` names what cannot be read.
+
+use std::process::Command;
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone};
+use chrono_tz::Europe::Madrid;
+
+fn plazo(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_plazo"))
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .output()
+        .expect("run plazo");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A config open 09:00-18:00 every day in Madrid, with `calendar` as its `[[calendar]]` file.
+fn setup(calendar: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let days: String = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .map(|d| format!("{d} = [\"09:00-18:00\"]\n"))
+    .collect();
+    let config = format!(
+        "[identity]\nname = \"Ana\"\naddress = \"ana@example.test\"\n\n\
+         [schedule]\ntimezone = \"Europe/Madrid\"\n{days}\n\
+         [notice]\nminimum = \"2h\"\n\n\
+         [[calendar]]\nfile = \"cal.ics\"\n"
+    );
+    std::fs::write(dir.path().join("config.toml"), config).expect("config");
+    std::fs::write(dir.path().join("cal.ics"), calendar).expect("ics");
+    dir
+}
+
+fn ics(events: &str) -> String {
+    format!("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n{events}END:VCALENDAR\n")
+        .replace('\n', "\r\n")
+}
+
+fn local(date: NaiveDate, h: u32, m: u32) -> String {
+    Madrid
+        .with_ymd_and_hms(date.year(), date.month(), date.day(), h, m, 0)
+        .single()
+        .expect("local time")
+        .format("%Y%m%dT%H%M%S")
+        .to_string()
+}
+
+#[test]
+fn busy_and_away_events_close_time_and_availability_says_which() {
+    let today = plazo::clock::now().with_timezone(&Madrid).date_naive();
+    let tomorrow = today + Duration::days(1);
+    let later = today + Duration::days(3);
+    let text = ics(&format!(
+        "BEGIN:VEVENT\nUID:train@test\nSUMMARY:Train to the client\n\
+         DTSTART;TZID=Europe/Madrid:{}\nDTEND;TZID=Europe/Madrid:{}\nEND:VEVENT\n\
+         BEGIN:VEVENT\nUID:lunch@test\nSUMMARY:Lunch\nTRANSP:TRANSPARENT\n\
+         DTSTART;TZID=Europe/Madrid:{}\nDTEND;TZID=Europe/Madrid:{}\nEND:VEVENT\n\
+         BEGIN:VEVENT\nUID:conference@test\nSUMMARY:Conference\n\
+         DTSTART;VALUE=DATE:{}\nDTEND;VALUE=DATE:{}\nEND:VEVENT\n",
+        local(tomorrow, 9, 0),
+        local(tomorrow, 11, 30),
+        local(tomorrow, 14, 0),
+        local(tomorrow, 15, 0),
+        later.format("%Y%m%d"),
+        (later + Duration::days(1)).format("%Y%m%d"),
+    ));
+    let dir = setup(&text);
+    let (code, out, err) = plazo(dir.path(), &["availability", "--days", "5"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let line = |date: NaiveDate| {
+        out.lines()
+            .find(|l| l.contains(&date.format("%Y-%m-%d").to_string()))
+            .unwrap_or_else(|| panic!("no line for {date}:\n{out}"))
+            .to_string()
+    };
+    let t = line(tomorrow);
+    assert!(
+        t.contains("free 11:30-18:00"),
+        "the train takes the morning: {t}"
+    );
+    assert!(t.contains("[busy 09:00-11:30: event train@test]"), "{t}");
+    assert!(!t.contains("lunch@test"), "a free event takes nothing: {t}");
+    let l = line(later);
+    assert!(
+        l.contains("free —") && l.contains("closed: away (event conference@test)"),
+        "{l}"
+    );
+    // Titles never leave her calendar.
+    assert!(
+        !out.contains("Train") && !out.contains("Conference"),
+        "{out}"
+    );
+    let (code, json, _) = plazo(dir.path(), &["availability", "--days", "2", "--json"]);
+    assert_eq!(code, Some(0));
+    let day: serde_json::Value =
+        serde_json::from_str(json.lines().nth(1).expect("tomorrow")).expect("json");
+    assert_eq!(day["free"][0][0], "11:30", "{day}");
+
+    // A request that arrives tomorrow at 08:00 needs two working hours: 13:30, after the train
+    // (without the calendar it would be 11:00).
+    let mail = format!(
+        "From: Laura <laura@tienda.example>\r\nTo: ana@example.test\r\nReturn-Path: <laura@tienda.example>\r\n\
+         Subject: Banner\r\nMessage-ID: <m1@tienda.example>\r\nDate: {}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHola Ana, ¿puedes cambiar el banner hoy a las 10?\r\n",
+        Madrid
+            .with_ymd_and_hms(tomorrow.year(), tomorrow.month(), tomorrow.day(), 8, 0, 0)
+            .single()
+            .expect("time")
+            .to_rfc2822()
+    );
+    std::fs::write(dir.path().join("mail.eml"), mail).expect("mail");
+    let eml = dir.path().join("mail.eml");
+    let (code, out, err) = plazo(
+        dir.path(),
+        &["preview", "--json", eml.to_str().expect("path")],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let decision: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let earliest = decision["earliest"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{decision}"));
+    let expected = Madrid
+        .with_ymd_and_hms(tomorrow.year(), tomorrow.month(), tomorrow.day(), 13, 30, 0)
+        .single()
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(earliest)
+            .expect("rfc3339")
+            .to_utc(),
+        expected,
+        "{decision}"
+    );
+    let text = decision["reply"]["text"].as_str().expect("reply text");
+    assert!(
+        text.contains("lo leeré personalmente hoy a las 11:30"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Train"),
+        "the reply never names an event: {text}"
+    );
+}
+
+#[test]
+fn check_names_a_calendar_it_cannot_read() {
+    let dir = setup("this is not a calendar");
+    let (code, out, _) = plazo(dir.path(), &["check", "--offline"]);
+    assert_eq!(code, Some(78), "{out}");
+    assert!(
+        out.contains("cal.ics") && out.contains("not an iCalendar file"),
+        "{out}"
+    );
+    std::fs::remove_file(dir.path().join("cal.ics")).expect("rm");
+    let (code, out, _) = plazo(dir.path(), &["check", "--offline"]);
+    assert_eq!(code, Some(78), "{out}");
+    assert!(out.contains("cal.ics: cannot read it"), "{out}");
+    // The daemon's view: availability still works, and says what it left out.
+    let (code, _, err) = plazo(dir.path(), &["availability", "--days", "1"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        err.contains("calendar: ") && err.contains("cal.ics"),
+        "{err}"
+    );
+}
