@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use chrono::{Datelike, Duration, NaiveDate, TimeZone};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Timelike};
 use chrono_tz::Europe::Madrid;
 
 fn plazo(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
@@ -178,4 +178,97 @@ fn check_names_a_calendar_it_cannot_read() {
         err.contains("calendar: ") && err.contains("cal.ics"),
         "{err}"
     );
+}
+
+mod common;
+
+/// The daemon against the real servers reads her calendar at start and again at a reload: a
+/// busy block now makes a mail "outside hours" (the reply gives the block's end as the next
+/// opening); once the event is gone from the file and the config reloaded, the same hours are
+/// working time again and a mail without a deadline gets no reply.
+#[tokio::test(flavor = "current_thread")]
+async fn the_daemon_promises_around_her_calendar_and_rereads_it_at_a_reload() {
+    use common::servers::{Daemon, Setup, client_mail, servers};
+    use std::time::Duration as StdDuration;
+    let s = servers();
+    let now = plazo::clock::now().with_timezone(&Madrid);
+    let start = now - Duration::hours(1);
+    let end = (now + Duration::hours(2))
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .expect("whole minute");
+    let event = ics(&format!(
+        "BEGIN:VEVENT\nUID:workshop@test\nSUMMARY:Workshop at a client\n\
+         DTSTART:{}\nDTEND:{}\nEND:VEVENT\n",
+        start.with_timezone(&chrono::Utc).format("%Y%m%dT%H%M%SZ"),
+        end.with_timezone(&chrono::Utc).format("%Y%m%dT%H%M%SZ"),
+    ));
+    // Open all day, every day: only the calendar can make now outside hours.
+    let always = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .map(|d| format!("{d} = [\"00:00-24:00\"]\n"))
+    .collect::<String>();
+    let mut ana = Daemon::new(
+        s,
+        "ana",
+        Setup {
+            schedule: &always,
+            reply: "\n[[calendar]]\nfile = \"cal.ics\"\n",
+            ..Setup::default()
+        },
+    );
+    std::fs::write(ana.dir.path().join("cal.ics"), &event).expect("ics");
+    ana.start();
+    let (client, client_pw) = s.user("client");
+    let mail = client_mail(
+        &client,
+        &ana.address,
+        "Fotos",
+        "Hola Ana, te mando las fotos.",
+        &[],
+    );
+    s.deliver(&client, &ana.address, &mail).await;
+    let got = s
+        .wait_for(&client, &client_pw, 1, StdDuration::from_secs(8))
+        .await;
+    assert_eq!(got.len(), 1, "a reply while she is busy:\n{}", ana.log());
+    let reply = mail_parser::MessageParser::default()
+        .parse(&got[0].0)
+        .expect("parse");
+    let text = reply.body_text(0).expect("text").into_owned();
+    let at = end.format("%-H:%M").to_string();
+    assert!(
+        text.contains(&format!("a las {at}")),
+        "read at the end of the block ({at}):\n{text}"
+    );
+    assert!(!text.contains("Workshop"), "{text}");
+
+    // The event is cancelled in her calendar; a reload reads it again.
+    std::fs::write(ana.dir.path().join("cal.ics"), ics("")).expect("ics");
+    ana.signal("HUP");
+    ana.wait_log("reloaded", StdDuration::from_secs(5));
+    let (other, other_pw) = s.user("other");
+    let mail = client_mail(
+        &other,
+        &ana.address,
+        "Fotos",
+        "Hola Ana, te mando las fotos.",
+        &[],
+    );
+    s.deliver(&other, &ana.address, &mail).await;
+    ana.wait_log("skip (no-trigger)", StdDuration::from_secs(8));
+    assert!(
+        s.messages(&other, &other_pw, "INBOX").await.is_empty(),
+        "{}",
+        ana.log()
+    );
+    ana.stop(StdDuration::from_secs(5));
 }
