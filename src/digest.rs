@@ -21,6 +21,10 @@ const WEEK: Duration = Duration::days(7);
 /// one covers its week too.
 const TOO_LATE: Duration = Duration::hours(24);
 
+/// Two digests are never queued closer than this: a day or time changed in the config never
+/// makes a second digest in the same week (the next one covers the gap).
+const MIN_GAP: Duration = Duration::days(6);
+
 /// A digest not sent within this long after it was due expires in the outbox.
 const SEND_WITHIN: Duration = Duration::hours(24);
 
@@ -128,7 +132,7 @@ impl<R> Digester<R> {
             return Ok(());
         }
         match self.store.last_digest()? {
-            Some(last) if last >= due => return Ok(()),
+            Some(last) if last >= due || due - last < MIN_GAP => return Ok(()),
             None if due < self.started => return Ok(()),
             _ => {}
         }
@@ -148,5 +152,81 @@ impl<R> Digester<R> {
             self.work.notify_one();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn config(at: &str, state: &std::path::Path) -> Config {
+        let text = format!(
+            "[identity]\nname = \"Ana\"\naddress = \"ana@example.test\"\n\n\
+             [schedule]\ntimezone = \"Europe/Madrid\"\nmonday = [\"09:00-14:00\"]\n\n\
+             [digest]\nat = \"{at}\"\n\n[state]\npath = \"{}\"\n",
+            state.display()
+        );
+        match Config::parse(&text, std::path::Path::new("c.toml")) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_changed_time_never_makes_a_second_digest_in_the_same_week() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.sqlite3");
+        let nine = config("09:00", &state);
+        let (_tx, rx) = watch::channel(Arc::new(nine.clone()));
+        let mut d = Digester::new(
+            rx,
+            |c: &Config| c,
+            CancellationToken::new(),
+            Arc::new(Notify::new()),
+            Store::open(&state).unwrap(),
+        );
+        // Started the week before: Monday 7 December 2026, 09:00 Madrid is 08:00 UTC.
+        d.started = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 12, 7, h, m, 0).unwrap();
+        d.queue_due(&nine, at(8, 30)).unwrap();
+        assert_eq!(d.store.last_digest().unwrap(), Some(at(8, 0)));
+        assert_eq!(d.store.queued().unwrap(), 1);
+        // The same instant again, and a later time set the same morning: nothing more.
+        d.queue_due(&nine, at(8, 31)).unwrap();
+        let ten = config("10:00", &state);
+        d.queue_due(&ten, at(9, 30)).unwrap();
+        assert_eq!(d.store.queued().unwrap(), 1, "one digest this week");
+        // The week after, at the new time: the next one, covering the whole gap.
+        let next = Utc.with_ymd_and_hms(2026, 12, 14, 9, 1, 0).unwrap();
+        d.queue_due(&ten, next).unwrap();
+        assert_eq!(d.store.queued().unwrap(), 2);
+        assert_eq!(
+            d.store.last_digest().unwrap(),
+            Some(Utc.with_ymd_and_hms(2026, 12, 14, 9, 0, 0).unwrap())
+        );
+    }
+
+    #[test]
+    fn a_first_digest_is_not_sent_for_a_time_before_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.sqlite3");
+        let c = config("09:00", &state);
+        let (_tx, rx) = watch::channel(Arc::new(c.clone()));
+        let mut d = Digester::new(
+            rx,
+            |c: &Config| c,
+            CancellationToken::new(),
+            Arc::new(Notify::new()),
+            Store::open(&state).unwrap(),
+        );
+        d.started = Utc.with_ymd_and_hms(2026, 12, 7, 8, 10, 0).unwrap();
+        d.queue_due(&c, Utc.with_ymd_and_hms(2026, 12, 7, 8, 30, 0).unwrap())
+            .unwrap();
+        assert_eq!(
+            d.store.queued().unwrap(),
+            0,
+            "installed after this Monday's time"
+        );
     }
 }
