@@ -163,6 +163,15 @@ impl Schedule {
         pieces
     }
 
+    /// The busy times of her calendar that take working time between `from` and `to`: what
+    /// moved a promise that far (for `plazo preview`).
+    pub fn busy_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<&Busy> {
+        self.busy
+            .iter()
+            .filter(|b| b.start < to && b.end > from)
+            .collect()
+    }
+
     /// The free working intervals of one local day (what `plazo availability` shows).
     pub fn free_on(&self, day: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         self.day_intervals(day).map(|i| (i.start, i.end)).collect()

@@ -147,6 +147,16 @@ fn busy_and_away_events_close_time_and_availability_says_which() {
         expected,
         "{decision}"
     );
+    assert_eq!(
+        decision["calendar_busy"][0], "event train@test",
+        "{decision}"
+    );
+    let (code, plain, _) = plazo(dir.path(), &["preview", eml.to_str().expect("path")]);
+    assert_eq!(code, Some(0));
+    assert!(
+        plain.contains("calendar:     busy in the way: event train@test"),
+        "{plain}"
+    );
     let text = decision["reply"]["text"].as_str().expect("reply text");
     assert!(
         text.contains("lo leeré personalmente hoy a las 11:30"),

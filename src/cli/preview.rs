@@ -111,6 +111,21 @@ fn preview_one(
     Ok((msg, decision))
 }
 
+/// The calendar events (by UID) between the arrival and the promise: what moved it.
+fn in_the_way(config: &Config, a: &crate::policy::Assessment) -> Vec<String> {
+    let Some(until) = a.earliest.or(a.next_opening) else {
+        return Vec::new();
+    };
+    let mut uids: Vec<String> = config
+        .schedule
+        .busy_between(a.received, until)
+        .into_iter()
+        .map(|b| format!("event {}", b.uid))
+        .collect();
+    uids.dedup();
+    uids
+}
+
 fn to_json(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> Value {
     let tz = config.schedule.tz;
     let instant = |t: Option<DateTime<Utc>>| t.map(|t| t.with_timezone(&tz).to_rfc3339());
@@ -135,6 +150,7 @@ fn to_json(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> Value {
         "earliest": instant(a.and_then(|a| a.earliest)),
         "rush_earliest": instant(a.and_then(|a| a.rush_earliest)),
         "next_opening": instant(a.and_then(|a| a.next_opening)),
+        "calendar_busy": a.map(|a| in_the_way(config, a)).unwrap_or_default(),
         "outside_hours": a.map(|a| a.outside_hours),
         "language": d.language.code(),
         "reply": d.reply.as_ref().map(|r| json!({
@@ -194,6 +210,10 @@ fn to_text(file: &Path, msg: &Inbound, d: &Decision, config: &Config) -> String 
         }
         if let Some(t) = a.rush_earliest {
             s += &format!("   with rush:    {}\n", when(t));
+        }
+        let moved = in_the_way(config, a);
+        if !moved.is_empty() {
+            s += &format!("   calendar:     busy in the way: {}\n", moved.join(", "));
         }
     }
     s += &format!("   language:     {}\n", lang.code());
