@@ -186,7 +186,16 @@ pub fn parse(
                         .all(MAX_OCCURRENCES)
                         .dates
                         .into_iter()
-                        .map(|d| d.with_timezone(&Utc))
+                        .filter_map(|d| {
+                            if all_day {
+                                // rrule anchors a date at midnight in the machine's zone: the
+                                // date is what counts, read in hers.
+                                let midnight = d.date_naive().and_hms_opt(0, 0, 0)?;
+                                Some(Zone::Named(tz).instant(midnight).to_utc())
+                            } else {
+                                Some(d.with_timezone(&Utc))
+                            }
+                        })
                         .filter(|d| skip.is_none_or(|s| !s.contains(d)))
                         .collect()
                 }
@@ -363,6 +372,25 @@ mod tests {
         );
         assert!(h.busy.is_empty());
         assert!(h.days.iter().all(|x| x.kind == "holiday"));
+    }
+
+    #[test]
+    fn a_yearly_all_day_event_closes_its_date_in_her_zone() {
+        let text = ics(
+            "BEGIN:VEVENT\nUID:fiesta@test\nDTSTART;VALUE=DATE:20251208\nDTEND;VALUE=DATE:20251209\n\
+                        RRULE:FREQ=YEARLY\nSUMMARY:Inmaculada\nEND:VEVENT\n",
+        );
+        let a = parse(
+            &text,
+            &source(true),
+            MADRID,
+            window(utc(2026, 12, 1, 12, 0)),
+        );
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let days: Vec<_> = days_of(&a, "holiday").collect();
+        assert_eq!(days[0], (d(2026, 12, 8), d(2026, 12, 8)), "{days:?}");
+        assert_eq!(days[1], (d(2027, 12, 8), d(2027, 12, 8)), "{days:?}");
     }
 
     #[test]
