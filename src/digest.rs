@@ -173,19 +173,28 @@ mod tests {
         }
     }
 
+    /// A digester over `config` (kept by the returned sender) and the store at `state`.
+    fn digester(
+        config: &Config,
+        state: &std::path::Path,
+    ) -> (watch::Sender<Arc<Config>>, Digester<Config>) {
+        let (tx, rx) = watch::channel(Arc::new(config.clone()));
+        let d = Digester::new(
+            rx,
+            |c: &Config| c,
+            CancellationToken::new(),
+            Arc::new(Notify::new()),
+            Store::open(state).unwrap(),
+        );
+        (tx, d)
+    }
+
     #[test]
     fn a_changed_time_never_makes_a_second_digest_in_the_same_week() {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.sqlite3");
         let nine = config("09:00", &state);
-        let (_tx, rx) = watch::channel(Arc::new(nine.clone()));
-        let mut d = Digester::new(
-            rx,
-            |c: &Config| c,
-            CancellationToken::new(),
-            Arc::new(Notify::new()),
-            Store::open(&state).unwrap(),
-        );
+        let (_tx, mut d) = digester(&nine, &state);
         // Started the week before: Monday 7 December 2026, 09:00 Madrid is 08:00 UTC.
         d.started = Utc.with_ymd_and_hms(2026, 11, 30, 0, 0, 0).unwrap();
         let at = |h, m| Utc.with_ymd_and_hms(2026, 12, 7, h, m, 0).unwrap();
@@ -212,14 +221,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.sqlite3");
         let c = config("09:00", &state);
-        let (_tx, rx) = watch::channel(Arc::new(c.clone()));
-        let mut d = Digester::new(
-            rx,
-            |c: &Config| c,
-            CancellationToken::new(),
-            Arc::new(Notify::new()),
-            Store::open(&state).unwrap(),
-        );
+        let (_tx, mut d) = digester(&c, &state);
         d.started = Utc.with_ymd_and_hms(2026, 12, 7, 8, 10, 0).unwrap();
         d.queue_due(&c, Utc.with_ymd_and_hms(2026, 12, 7, 8, 30, 0).unwrap())
             .unwrap();

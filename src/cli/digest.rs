@@ -2,15 +2,11 @@
 //! the next one will report (since the last digest, or the last seven days), and when it goes.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
-
-use anyhow::Context as _;
 
 use crate::clock;
 use crate::config::Config;
 use crate::render::digest;
-use crate::store::Store;
 
 /// Arguments of `plazo digest`.
 #[derive(Debug, clap::Args)]
@@ -26,14 +22,7 @@ pub struct Args {
 
 /// Runs `plazo digest` with an already loaded config.
 pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
-    let path: &Path = &config.state.path;
-    if !path.exists() {
-        anyhow::bail!(
-            "no state store at {} yet: plazo run has not decided anything",
-            path.display()
-        );
-    }
-    let store = Store::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let store = super::open_store(config)?;
     let now = clock::now();
     // Up to now included (the store keeps whole seconds).
     let until = now + chrono::Duration::seconds(1);

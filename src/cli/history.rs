@@ -2,14 +2,10 @@
 //! decision the deadline it acted on and the readings it was not sure of.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
-
-use anyhow::Context as _;
 
 use crate::config::Config;
 use crate::extract::role::Strength;
-use crate::store::Store;
 
 /// Arguments of `plazo history`.
 #[derive(Debug, clap::Args)]
@@ -27,14 +23,7 @@ pub struct Args {
 
 /// Runs `plazo history` with an already loaded config.
 pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
-    let path: &Path = &config.state.path;
-    if !path.exists() {
-        anyhow::bail!(
-            "no state store at {} yet: plazo run has not decided anything",
-            path.display()
-        );
-    }
-    let store = Store::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let store = super::open_store(config)?;
     let rows = store.history(args.limit)?;
     let mut out = std::io::stdout().lock();
     for r in &rows {

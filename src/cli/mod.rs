@@ -133,6 +133,19 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The state store of `config`, for the commands that read what the daemon did.
+fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> {
+    use anyhow::Context as _;
+    let path = &config.state.path;
+    if !path.exists() {
+        anyhow::bail!(
+            "no state store at {} yet: plazo run has not decided anything",
+            path.display()
+        );
+    }
+    crate::store::Store::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
 fn config_failure(err: &config::ConfigError) -> ExitCode {
     eprintln!("plazo: {err}");
     ExitCode::from(EXIT_CONFIG)

@@ -93,11 +93,7 @@ pub fn latest_due(
     schedule: &Schedule,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let today = now.with_timezone(&schedule.tz).date_naive();
-    (0..=14)
-        .filter_map(|back| today.checked_sub_days(chrono::Days::new(back)))
-        .filter(|d| d.weekday() == settings.day)
-        .map(|d| due_on(settings, schedule, d))
+    dues(settings, schedule, now, -1)
         .find(|due| *due <= now)
         .unwrap_or(now - Duration::days(7))
 }
@@ -108,13 +104,23 @@ pub fn next_due(
     schedule: &Schedule,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    let today = now.with_timezone(&schedule.tz).date_naive();
-    (0..=14)
-        .filter_map(|ahead| today.checked_add_days(chrono::Days::new(ahead)))
-        .filter(|d| d.weekday() == settings.day)
-        .map(|d| due_on(settings, schedule, d))
+    dues(settings, schedule, now, 1)
         .find(|due| *due > now)
         .unwrap_or(now + Duration::days(7))
+}
+
+/// The due instants of the two weeks from `now`'s local day, going back (`step` -1) or ahead (1).
+fn dues<'a>(
+    settings: &'a DigestSettings,
+    schedule: &'a Schedule,
+    now: DateTime<Utc>,
+    step: i64,
+) -> impl Iterator<Item = DateTime<Utc>> + 'a {
+    let today = now.with_timezone(&schedule.tz).date_naive();
+    (0..=14)
+        .filter_map(move |n| today.checked_add_signed(Duration::days(n * step)))
+        .filter(|d| d.weekday() == settings.day)
+        .map(|d| due_on(settings, schedule, d))
 }
 
 /// Words of the digest, per language.
