@@ -224,7 +224,7 @@ pub fn compose(
     let line = |e: &Entry, what: String| Line {
         when: stamp(e.decided_at),
         from: e.sender.clone().unwrap_or_else(|| "?".into()),
-        subject: bounded(&e.subject),
+        subject: super::bounded(crate::mail::one_line(&e.subject).trim(), MAX_SUBJECT),
         what,
     };
     let state = |e: &Entry| -> String {
@@ -410,17 +410,6 @@ fn short_time(t: DateTime<Utc>, lang: Lang, tz: Tz) -> String {
             .replace('.', ""),
         Lang::En => local.format("%a %-d %b %H:%M").to_string(),
     }
-}
-
-/// A subject cut to [`MAX_SUBJECT`] characters, on one line.
-fn bounded(subject: &str) -> String {
-    let one = crate::mail::one_line(subject);
-    let one = one.trim();
-    if one.chars().count() <= MAX_SUBJECT {
-        return one.to_string();
-    }
-    let cut: String = one.chars().take(MAX_SUBJECT - 1).collect();
-    format!("{}…", cut.trim_end())
 }
 
 /// `text` safe inside HTML text and attribute values.
