@@ -11,10 +11,10 @@
 //! instance replaces the occurrence it names. Times with a `TZID` are read in that IANA zone,
 //! floating times and dates in the freelancer's zone.
 //!
-//! [`parse`] is pure (text in, blocks out); [`read`] reads the files.
+//! [`parse`] is pure (text in, blocks out); `caldav` brings the text (a file, an ICS URL, a
+//! CalDAV collection) and keeps the last good copy.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -44,11 +44,9 @@ const AHEAD: Duration = Duration::days(400);
 /// At most this many occurrences of one recurring event are read.
 const MAX_OCCURRENCES: u16 = 2000;
 
-/// One `[[calendar]]` source.
+/// What the events of one `[[calendar]]` source mean.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    /// The iCalendar file.
-    pub file: PathBuf,
+pub struct Meaning {
     /// Every event closes its whole days (a public-holiday calendar of her region).
     pub holidays: bool,
     /// Words in a title or category that make an event an away period (folded).
@@ -79,7 +77,8 @@ pub struct Agenda {
 }
 
 impl Agenda {
-    fn merge(&mut self, other: Agenda) {
+    /// Adds what another source says.
+    pub fn merge(&mut self, other: Agenda) {
         self.busy.extend(other.busy);
         self.busy.sort_by_key(|b| (b.start, b.end));
         self.days.extend(other.days);
@@ -92,30 +91,10 @@ pub fn window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     (now - Duration::days(1), now + AHEAD)
 }
 
-/// Reads every source, with the events that touch `window`.
-pub fn read(sources: &[Source], tz: Tz, window: (DateTime<Utc>, DateTime<Utc>)) -> Agenda {
-    let mut agenda = Agenda::default();
-    for source in sources {
-        match std::fs::read_to_string(&source.file) {
-            Ok(text) => {
-                let mut one = parse(&text, source, tz, window);
-                for p in &mut one.problems {
-                    *p = format!("{}: {p}", source.file.display());
-                }
-                agenda.merge(one);
-            }
-            Err(e) => agenda
-                .problems
-                .push(format!("{}: cannot read it: {e}", source.file.display())),
-        }
-    }
-    agenda
-}
-
 /// The busy times and days of one source's text that touch `window`.
 pub fn parse(
     text: &str,
-    source: &Source,
+    source: &Meaning,
     tz: Tz,
     (from, until): (DateTime<Utc>, DateTime<Utc>),
 ) -> Agenda {
@@ -281,9 +260,8 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn source(holidays: bool) -> Source {
-        Source {
-            file: PathBuf::from("cal.ics"),
+    fn source(holidays: bool) -> Meaning {
+        Meaning {
             holidays,
             away_words: AWAY_WORDS.iter().map(|w| (*w).to_string()).collect(),
         }

@@ -109,7 +109,7 @@ pub struct Config {
     /// `[digest]`: the weekly summary to the freelancer herself.
     pub digest: DigestSettings,
     /// `[[calendar]]`: her calendars, whose events take time out of the week.
-    pub calendars: Vec<crate::agenda::Source>,
+    pub calendars: Vec<CalendarSource>,
 }
 
 /// `[digest]`: when the weekly summary of what plazo did goes to the freelancer, and where.
@@ -377,6 +377,72 @@ pub enum Security {
     Plain,
 }
 
+/// One `[[calendar]]`: where its events come from, what they mean, how often it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarSource {
+    /// A file, an ICS link or a CalDAV collection.
+    pub origin: Origin,
+    /// What its events mean (holidays, away words).
+    pub meaning: crate::agenda::Meaning,
+    /// How often the daemon reads it again.
+    pub refresh: std::time::Duration,
+    /// The longest a fetch of a link or collection may take.
+    pub timeout: std::time::Duration,
+}
+
+/// Where a calendar's text comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A local `.ics` file.
+    File(PathBuf),
+    /// An ICS link or a CalDAV collection.
+    Remote(Remote),
+}
+
+/// A calendar on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    /// The link (`url`) or the collection (`caldav`).
+    pub url: url::Url,
+    /// A CalDAV collection (a calendar-query REPORT), not a plain ICS link (GET).
+    pub caldav: bool,
+    /// HTTP basic login: the username and where its password comes from.
+    pub login: Option<(String, PasswordSource)>,
+}
+
+impl Origin {
+    /// How logs and `plazo check` name it: the file, or the server and the collection. An ICS
+    /// link's path is its secret (whoever has it reads the calendar), so only its host is named.
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::File(path) => path.display().to_string(),
+            Origin::Remote(r) if r.caldav => {
+                let mut url = r.url.clone();
+                let _ = url.set_password(None);
+                let _ = url.set_username("");
+                url.to_string()
+            }
+            Origin::Remote(r) => format!(
+                "{}://{}/… (ICS link)",
+                r.url.scheme(),
+                r.url.host_str().unwrap_or("")
+            ),
+        }
+    }
+
+    /// The key its last good copy is kept under in the state store.
+    pub fn key(&self) -> String {
+        match self {
+            Origin::File(path) => format!("file:{}", path.display()),
+            Origin::Remote(r) => {
+                let user = r.login.as_ref().map_or("", |(u, _)| u.as_str());
+                let kind = if r.caldav { "caldav" } else { "url" };
+                format!("{kind}:{user}:{}", r.url)
+            }
+        }
+    }
+}
+
 /// Where a password comes from. Never the password itself: it is read when needed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordSource {
@@ -562,8 +628,15 @@ struct RawConfig {
 #[serde(default)]
 struct RawCalendar {
     file: String,
+    url: String,
+    caldav: String,
+    username: String,
+    password_file: String,
+    password_command: String,
     holidays: bool,
     away: Option<Vec<String>>,
+    refresh: String,
+    timeout: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1079,7 +1152,7 @@ impl Checker<'_, '_> {
         };
         let clients: Option<Vec<Client>> = clients.into_iter().collect();
         let digest = self.digest(raw.digest, identity.as_ref(), reply.as_ref());
-        let calendars: Option<Vec<crate::agenda::Source>> = raw
+        let calendars: Option<Vec<CalendarSource>> = raw
             .calendar
             .into_iter()
             .enumerate()
@@ -1567,12 +1640,7 @@ impl Checker<'_, '_> {
     }
 
     /// One `[[calendar]]` source.
-    fn calendar(
-        &mut self,
-        i: usize,
-        raw: RawCalendar,
-        base: &Path,
-    ) -> Option<crate::agenda::Source> {
+    fn calendar(&mut self, i: usize, raw: RawCalendar, base: &Path) -> Option<CalendarSource> {
         let at = |k: &str| {
             vec![
                 Seg::Key("calendar".into()),
@@ -1580,11 +1648,42 @@ impl Checker<'_, '_> {
                 Seg::Key(k.into()),
             ]
         };
-        let file = raw.file.trim();
-        if file.is_empty() {
-            self.report(&at("file"), "missing: the iCalendar (.ics) file to read");
-            return None;
-        }
+        let (file, url, caldav) = (raw.file.trim(), raw.url.trim(), raw.caldav.trim());
+        let given = [("file", file), ("url", url), ("caldav", caldav)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect::<Vec<_>>();
+        let mut ok = true;
+        let origin = match given.as_slice() {
+            [] => {
+                self.report(
+                    &at("file"),
+                    "missing: give file (an .ics file), url (an ICS link) or caldav (a CalDAV collection)",
+                );
+                return None;
+            }
+            [("file", file)] => {
+                for (k, v) in [
+                    ("username", &raw.username),
+                    ("password_file", &raw.password_file),
+                    ("password_command", &raw.password_command),
+                ] {
+                    if !v.trim().is_empty() {
+                        ok = false;
+                        self.report(&at(k), "only a url or caldav calendar logs in");
+                    }
+                }
+                Some(Origin::File(base.join(file)))
+            }
+            [(kind, text)] => self.remote(&at(kind), *kind == "caldav", text, &raw, base, i),
+            [_, (second, _), ..] => {
+                self.report(
+                    &at(second),
+                    "give one of file, url and caldav per [[calendar]]",
+                );
+                return None;
+            }
+        };
         let away_words = raw
             .away
             .unwrap_or_else(|| {
@@ -1597,11 +1696,100 @@ impl Checker<'_, '_> {
             .map(|w| crate::lang::folded(w.trim()))
             .filter(|w| !w.is_empty())
             .collect();
-        Some(crate::agenda::Source {
-            file: base.join(file),
-            holidays: raw.holidays,
-            away_words,
+        let refresh = self
+            .bounded(
+                &at("refresh"),
+                &raw.refresh,
+                (Duration::minutes(1), Duration::days(1)),
+                "must be between 1m and 1d",
+            )
+            .map(|d| d.unwrap_or(Duration::minutes(15)));
+        let timeout = self
+            .bounded(
+                &at("timeout"),
+                &raw.timeout,
+                (Duration::seconds(1), Duration::minutes(5)),
+                "must be between 1s and 5m",
+            )
+            .map(|d| d.unwrap_or(Duration::seconds(30)));
+        let std = |d: Duration| d.to_std().unwrap_or_default();
+        Some(CalendarSource {
+            origin: origin.filter(|_| ok)?,
+            meaning: crate::agenda::Meaning {
+                holidays: raw.holidays,
+                away_words,
+            },
+            refresh: std(refresh?),
+            timeout: std(timeout?),
         })
+    }
+
+    /// The server side of a `[[calendar]]`: its URL and login.
+    fn remote(
+        &mut self,
+        path: &[Seg],
+        caldav: bool,
+        text: &str,
+        raw: &RawCalendar,
+        base: &Path,
+        i: usize,
+    ) -> Option<Origin> {
+        let url = match url::Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+            Ok(u) if u.scheme() == "webcal" => {
+                self.report(
+                    path,
+                    format!(
+                        "\"{text}\": write https:// instead of webcal:// (the same link over HTTPS)"
+                    ),
+                );
+                return None;
+            }
+            Ok(u) => {
+                self.report(
+                    path,
+                    format!("\"{text}\": \"{}\" is not http or https", u.scheme()),
+                );
+                return None;
+            }
+            Err(e) => {
+                self.report(path, format!("\"{text}\" is not a URL ({e})"));
+                return None;
+            }
+        };
+        let section = format!("calendar[{i}]");
+        let password = self
+            .secret_source(
+                &section,
+                "password",
+                &raw.password_file,
+                &raw.password_command,
+                base,
+            )
+            .ok()?;
+        let username = raw.username.trim();
+        let login = match (username.is_empty(), password) {
+            (true, None) => None,
+            (true, Some(_)) => {
+                self.report(
+                    path,
+                    "a password_file or password_command needs a username too",
+                );
+                return None;
+            }
+            (false, password) => Some((
+                username.to_string(),
+                password.unwrap_or(PasswordSource::Env("PLAZO_CALENDAR_PASSWORD".into())),
+            )),
+        };
+        if login.is_some() && url.scheme() == "http" && !is_loopback(url.host_str().unwrap_or("")) {
+            self.report(
+                path,
+                format!("\"{text}\": the password would travel in clear; use https (http only towards a loopback address)"),
+            );
+            return None;
+        }
+        Some(Origin::Remote(Remote { url, caldav, login }))
     }
 
     /// `[digest]`. Its defaults come from `[identity]` and `[reply]`: `None` when either is

@@ -12,18 +12,19 @@
 //! - [`gate`]: may we answer at all? (RFC 3834: never to lists, bots, bounces, ourselves.)
 //! - [`extract`]: the deadline the client demands, read from their own words.
 //! - [`calendar`]: business time: hours, holidays, next opening, earliest feasible delivery.
-//! - [`agenda`]: her calendars (`.ics` files): events as busy times and away days for
-//!   [`calendar`].
+//! - [`agenda`]: her calendars' events as busy times and away days for [`calendar`].
 //! - [`policy`]: which triggers fire (`outside-hours`, `short-notice`), giving an [`policy::Assessment`].
 //! - [`render`]: the reply, from templates, as the exact bytes that will be sent.
 //! - [`pipeline`]: the stages above run in order over one message, with the per-sender ledger.
 //!
-//! Around them: [`config`] (the TOML file and its checks), [`lang`] (one pack per language:
+//! Around them: [`config`] (the TOML file and its checks), [`caldav`] (her calendars
+//! fetched: files, ICS links, CalDAV, with the last good copy), [`lang`] (one pack per language:
 //! lexicon, morphology, mail markers, date names), [`zone`], and [`cli`]
 //! (one file per subcommand). None of the decision code touches the network, the wall clock or a
 //! database: the arrival instant is always an argument.
 
 pub mod agenda;
+pub mod caldav;
 pub mod calendar;
 pub mod cli;
 pub mod clock;

@@ -203,7 +203,19 @@ CREATE TABLE digest (
     outbox_id  INTEGER NOT NULL REFERENCES outbox (id)
 ) STRICT;
 "#,
+    // The last good copy of each calendar on a server (a JSON list of iCalendar texts, one per
+    // calendar object), so an unreachable calendar never stops replies.
+    r#"
+CREATE TABLE calendar_copy (
+    source      TEXT PRIMARY KEY,
+    texts       TEXT NOT NULL,
+    fetched_at  INTEGER NOT NULL
+) STRICT;
+"#,
 ];
+
+/// A calendar's last good copy: its iCalendar texts and when they were fetched.
+pub type CalendarCopy = (Vec<String>, DateTime<Utc>);
 
 /// What `plazo away` set: a period of local days (with her words, if any), or the day she said
 /// she was back.
@@ -900,6 +912,39 @@ impl Store {
         Ok(())
     }
 
+    /// The last good copy of the calendar stored under `source`, and when it was fetched.
+    pub fn calendar_copy(&self, source: &str) -> Result<Option<CalendarCopy>, StoreError> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT texts, fetched_at FROM calendar_copy WHERE source = ?1",
+                [source],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(texts, at)| {
+            serde_json::from_str::<Vec<String>>(&texts)
+                .ok()
+                .map(|t| (t, instant(at)))
+        }))
+    }
+
+    /// Keeps `texts` as the last good copy of the calendar `source`, fetched at `at`.
+    pub fn keep_calendar_copy(
+        &self,
+        source: &str,
+        texts: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(texts).unwrap_or_else(|_| "[]".into());
+        self.conn.execute(
+            "INSERT INTO calendar_copy (source, texts, fetched_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source) DO UPDATE SET texts = excluded.texts, fetched_at = excluded.fetched_at",
+            rusqlite::params![source, json, secs(at)],
+        )?;
+        Ok(())
+    }
+
     /// The due instant of the last digest queued, if any.
     pub fn last_digest(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let t: Option<i64> = self
@@ -1118,6 +1163,7 @@ impl Ledger for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone as _;
 
     #[cfg(unix)]
     #[test]
@@ -1165,6 +1211,36 @@ mod tests {
             findings: &[],
             reply,
         }
+    }
+
+    #[test]
+    fn a_calendar_copy_is_kept_replaced_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let at = |h: u32| Utc.with_ymd_and_hms(2026, 12, 7, h, 0, 0).unwrap();
+        {
+            let store = Store::open(&path).unwrap();
+            assert_eq!(store.calendar_copy("caldav:a:https://x/").unwrap(), None);
+            store
+                .keep_calendar_copy("caldav:a:https://x/", &["one".into(), "two".into()], at(9))
+                .unwrap();
+            store
+                .keep_calendar_copy("caldav:a:https://x/", &["three".into()], at(10))
+                .unwrap();
+            store
+                .keep_calendar_copy("url::https://y/", &[], at(11))
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.calendar_copy("caldav:a:https://x/").unwrap(),
+            Some((vec!["three".to_string()], at(10)))
+        );
+        assert_eq!(
+            store.calendar_copy("url::https://y/").unwrap(),
+            Some((Vec::new(), at(11))),
+            "an empty calendar is a good copy too"
+        );
     }
 
     #[test]

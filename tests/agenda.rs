@@ -24,18 +24,7 @@ fn plazo(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) 
 /// A config open 09:00-18:00 every day in Madrid, with `calendar` as its `[[calendar]]` file.
 fn setup(calendar: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let days: String = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-    .iter()
-    .map(|d| format!("{d} = [\"09:00-18:00\"]\n"))
-    .collect();
+    let days: String = common::every_day("\"09:00-18:00\"");
     let config = format!(
         "[identity]\nname = \"Ana\"\naddress = \"ana@example.test\"\n\n\
          [schedule]\ntimezone = \"Europe/Madrid\"\n{days}\n\
@@ -214,18 +203,7 @@ async fn the_daemon_promises_around_her_calendar_and_rereads_it_at_a_reload() {
         end.with_timezone(&chrono::Utc).format("%Y%m%dT%H%M%SZ"),
     ));
     // Open all day, every day: only the calendar can make now outside hours.
-    let always = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-    .iter()
-    .map(|d| format!("{d} = [\"00:00-24:00\"]\n"))
-    .collect::<String>();
+    let always = common::every_day("\"00:00-24:00\"");
     let mut ana = Daemon::new(
         s,
         "ana",

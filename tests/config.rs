@@ -503,3 +503,114 @@ fn digest_keys_are_checked_with_their_key_and_default_from_reply() {
         Err(e) => panic!("{e}"),
     }
 }
+
+#[test]
+fn calendar_sources_are_one_of_file_url_caldav_with_their_rules() {
+    let base = "[identity]\nname = \"Ana\"\naddress = \"ana@x.example\"\n[schedule]\ntimezone = \"Europe/Madrid\"\nmonday = [\"09:00-14:00\"]\n";
+    let parse = |extra: &str| {
+        plazo::config::Config::parse(&format!("{base}{extra}"), std::path::Path::new("/e/t.toml"))
+    };
+    let problems = |extra: &str| match parse(extra) {
+        Ok(_) => Vec::new(),
+        Err(ConfigError::Invalid { problems, .. }) => problems
+            .into_iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect(),
+        Err(e) => panic!("{e}"),
+    };
+    let one = |extra: &str| {
+        let config = parse(extra).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.calendars.len(), 1);
+        config.calendars[0].clone()
+    };
+    use plazo::config::Origin;
+    let file = one("[[calendar]]\nfile = \"cal.ics\"\n");
+    assert_eq!(file.origin, Origin::File("/e/cal.ics".into()));
+    assert_eq!(
+        file.refresh,
+        std::time::Duration::from_secs(900),
+        "default 15m"
+    );
+    assert_eq!(
+        file.timeout,
+        std::time::Duration::from_secs(30),
+        "default 30s"
+    );
+    let link = one(
+        "[[calendar]]\nurl = \"https://calendar.example/ical/ana/private-0123/basic.ics\"\nrefresh = \"1h\"\n",
+    );
+    let Origin::Remote(remote) = &link.origin else {
+        panic!("{link:?}")
+    };
+    assert!(!remote.caldav && remote.login.is_none());
+    assert_eq!(link.refresh, std::time::Duration::from_secs(3600));
+    assert_eq!(
+        link.origin.describe(),
+        "https://calendar.example/… (ICS link)",
+        "the secret path is never shown"
+    );
+    let dav = one(
+        "[[calendar]]\ncaldav = \"https://dav.example/ana/work/\"\nusername = \"ana\"\npassword_file = \"dav.pw\"\n",
+    );
+    let Origin::Remote(remote) = &dav.origin else {
+        panic!("{dav:?}")
+    };
+    assert!(remote.caldav);
+    assert_eq!(
+        remote.login,
+        Some(("ana".to_string(), PasswordSource::File("/e/dav.pw".into())))
+    );
+    let no_password = one("[[calendar]]\ncaldav = \"https://dav.example/a/\"\nusername = \"a\"\n");
+    let Origin::Remote(remote) = &no_password.origin else {
+        panic!()
+    };
+    assert_eq!(
+        remote.login.as_ref().map(|l| &l.1),
+        Some(&PasswordSource::Env("PLAZO_CALENDAR_PASSWORD".into()))
+    );
+
+    assert_eq!(
+        problems("[[calendar]]\nholidays = true\n"),
+        [
+            "calendar[0].file: missing: give file (an .ics file), url (an ICS link) or caldav (a CalDAV collection)"
+        ]
+    );
+    assert_eq!(
+        problems("[[calendar]]\nfile = \"a.ics\"\nurl = \"https://x.example/a.ics\"\n"),
+        ["calendar[0].url: give one of file, url and caldav per [[calendar]]"]
+    );
+    assert_eq!(
+        problems("[[calendar]]\nurl = \"webcal://x.example/a.ics\"\n"),
+        [
+            "calendar[0].url: \"webcal://x.example/a.ics\": write https:// instead of webcal:// (the same link over HTTPS)"
+        ]
+    );
+    assert_eq!(
+        problems("[[calendar]]\ncaldav = \"not a url\"\n").len(),
+        1,
+        "a URL that is not one"
+    );
+    assert_eq!(
+        problems("[[calendar]]\ncaldav = \"http://dav.example/a/\"\nusername = \"a\"\n"),
+        [
+            "calendar[0].caldav: \"http://dav.example/a/\": the password would travel in clear; use https (http only towards a loopback address)"
+        ]
+    );
+    assert!(
+        problems("[[calendar]]\ncaldav = \"http://127.0.0.1:5232/a/\"\nusername = \"a\"\n")
+            .is_empty()
+    );
+    assert_eq!(
+        problems("[[calendar]]\nfile = \"a.ics\"\nusername = \"a\"\n"),
+        ["calendar[0].username: only a url or caldav calendar logs in"]
+    );
+    assert_eq!(
+        problems(
+            "[[calendar]]\nurl = \"https://x.example/a\"\nrefresh = \"10s\"\ntimeout = \"1h\"\n"
+        ),
+        [
+            "calendar[0].refresh: must be between 1m and 1d",
+            "calendar[0].timeout: must be between 1s and 5m"
+        ]
+    );
+}

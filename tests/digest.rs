@@ -30,19 +30,7 @@ async fn the_digest_lists_what_happened_and_arrives_once_at_its_time() {
     let today = plazo::clock::now()
         .with_timezone(&chrono_tz::Europe::Madrid)
         .date_naive();
-    let schedule = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
-    .iter()
-    .map(|d| format!("{d} = [\"09:00-18:00\"]\n"))
-    .collect::<String>()
-        + &format!("holidays = [\"{today}\"]\n");
+    let schedule = common::every_day("\"09:00-18:00\"") + &format!("holidays = [\"{today}\"]\n");
     let mut ana = Daemon::new(
         s,
         "ana",

@@ -2,6 +2,7 @@
 """Helpers for scripts/mail-servers (standard library only).
 
   probe.py wait [--imap PORT --user U --password P] [--smtp P1,P2,P3 --ca CERT] [--oauth PORT]
+                [--http PORT]
                 [--pid PID]...
       Poll until an IMAP LOGIN succeeds, each SMTP port answers EHLO (the second one is
       opened in plain text, the third with implicit TLS) and the OAuth server answers
@@ -83,6 +84,19 @@ def oauth_ok(port):
         conn.close()
 
 
+def http_ok(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("OPTIONS", "/")
+        resp = conn.getresponse()
+        resp.read()
+        return True, "OPTIONS /: %d" % resp.status
+    except (OSError, http.client.HTTPException) as e:
+        return False, "port %d: %s" % (port, e)
+    finally:
+        conn.close()
+
+
 def cmd_wait(a):
     deadline = time.monotonic() + a.timeout
     tls_ctx = None
@@ -91,6 +105,7 @@ def cmd_wait(a):
         tls_ctx = ssl.create_default_context(cafile=a.ca)
     imap_done = a.imap is None
     oauth_done = a.oauth is None
+    http_done = a.http is None
     smtp_done = set()
     why = ""
     while True:
@@ -111,7 +126,10 @@ def cmd_wait(a):
         if not oauth_done:
             oauth_done, why_oauth = oauth_ok(a.oauth)
             why = why if oauth_done else why_oauth
-        if imap_done and oauth_done and len(smtp_done) == len(smtp_ports):
+        if not http_done:
+            http_done, why_http = http_ok(a.http)
+            why = why if http_done else why_http
+        if imap_done and oauth_done and http_done and len(smtp_done) == len(smtp_ports):
             return 0
         if time.monotonic() > deadline:
             print("not ready after %.0f s: %s" % (a.timeout, why), file=sys.stderr)
@@ -156,6 +174,7 @@ def main():
     w.add_argument("--smtp", default="")
     w.add_argument("--ca")
     w.add_argument("--oauth", type=int)
+    w.add_argument("--http", type=int)
     w.add_argument("--pid", type=int, action="append", default=[])
     w.add_argument("--timeout", type=float, default=10)
     d = sub.add_parser("deliver")

@@ -38,10 +38,7 @@ struct Day {
 /// Runs `plazo availability` with an already loaded config.
 pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
     let now = clock::now();
-    let agenda = agenda::read(&config.calendars, config.schedule.tz, agenda::window(now));
-    for p in &agenda.problems {
-        eprintln!("plazo: calendar: {p}");
-    }
+    let agenda = super::calendars(config, agenda::window(now));
     let config = config.with_agenda(&agenda);
     let today = now.with_timezone(&config.schedule.tz).date_naive();
     let mut out = std::io::stdout().lock();

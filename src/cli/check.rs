@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{Config, ConfigError, PasswordSource, Problem};
+use crate::config::{Config, ConfigError, Origin, PasswordSource, Problem};
 use crate::daemon::{Runtime, check_servers};
 use crate::oauth::Standing;
 use crate::render::Templates;
@@ -59,21 +59,31 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
         }
     }
     let template_problems = Templates::check_all(&config);
-    // Her calendars, read as the daemon reads them (which logs these and goes on without).
+    // Her calendar files, read as the daemon reads them (which logs these and goes on without);
+    // the calendars on servers are fetched with the servers below.
     let calendar_problems = if config.calendars.is_empty() {
         Vec::new()
     } else {
-        let agenda = crate::agenda::read(
-            &config.calendars,
-            config.schedule.tz,
-            crate::agenda::window(crate::clock::now()),
-        );
+        let files: Vec<_> = config
+            .calendars
+            .iter()
+            .filter(|c| matches!(c.origin, Origin::File(_)))
+            .cloned()
+            .collect();
+        let window = crate::agenda::window(crate::clock::now());
+        let texts = crate::caldav::at_hand(&files, None);
+        let agenda = crate::caldav::agenda_of(&files, &texts, config.schedule.tz, window);
         println!(
-            "calendars: {} busy time{}, {} day{} away or closed in the year ahead",
+            "calendars: {} busy time{}, {} day{} away or closed in the year ahead{}",
             agenda.busy.len(),
             if agenda.busy.len() == 1 { "" } else { "s" },
             agenda.days.len(),
-            if agenda.days.len() == 1 { "" } else { "s" }
+            if agenda.days.len() == 1 { "" } else { "s" },
+            if files.len() < config.calendars.len() {
+                " (files only; the calendars on servers are fetched online)"
+            } else {
+                ""
+            }
         );
         agenda.problems
     };
@@ -128,11 +138,57 @@ pub fn run(args: Args, path: &Path) -> anyhow::Result<ExitCode> {
     for line in lines {
         println!("{line}");
     }
+    let ok = check_remote_calendars(&config) && ok;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Fetches each calendar on a server now, as the daemon does: one line per source, its
+/// problems (with the event's UID) after it. True when all gave their events.
+fn check_remote_calendars(config: &Config) -> bool {
+    let remote: Vec<_> = config
+        .calendars
+        .iter()
+        .filter(|c| matches!(c.origin, Origin::Remote(_)))
+        .cloned()
+        .collect();
+    if remote.is_empty() {
+        return true;
+    }
+    let window = crate::agenda::window(crate::clock::now());
+    let (_, texts) = crate::caldav::read_now(&remote, config.schedule.tz, window, None);
+    let mut ok = true;
+    for (source, got) in remote.iter().zip(&texts) {
+        let name = source.origin.describe();
+        if let crate::caldav::Got::Nothing { error } = &got.got {
+            ok = false;
+            println!("calendar {name}: FAILED: {error}");
+            continue;
+        }
+        let one = crate::caldav::agenda_of(
+            std::slice::from_ref(source),
+            std::slice::from_ref(got),
+            config.schedule.tz,
+            window,
+        );
+        println!(
+            "calendar {name}: ok: {} object{} read, {} busy time{}, {} day{} away or closed",
+            got.texts.len(),
+            if got.texts.len() == 1 { "" } else { "s" },
+            one.busy.len(),
+            if one.busy.len() == 1 { "" } else { "s" },
+            one.days.len(),
+            if one.days.len() == 1 { "" } else { "s" }
+        );
+        for p in &one.problems {
+            ok = false;
+            println!("calendar: {p}");
+        }
+    }
+    ok
 }
 
 /// What is valid but probably not meant: a schedule that never opens within a year (plazo
@@ -158,6 +214,15 @@ fn warnings(config: &Config, now: DateTime<Utc>) -> Vec<String> {
         .and_then(|o| o.client_secret.as_ref())
     {
         secrets.push(("oauth2.client_secret_file".to_string(), path.clone()));
+    }
+    for (i, calendar) in config.calendars.iter().enumerate() {
+        if let Origin::Remote(crate::config::Remote {
+            login: Some((_, PasswordSource::File(path))),
+            ..
+        }) = &calendar.origin
+        {
+            secrets.push((format!("calendar[{i}].password_file"), path.clone()));
+        }
     }
     for (key, path) in secrets {
         use std::os::unix::fs::PermissionsExt;

@@ -146,6 +146,45 @@ fn open_store(config: &Config) -> anyhow::Result<crate::store::Store> {
     crate::store::Store::open(path).with_context(|| format!("cannot open {}", path.display()))
 }
 
+/// Her calendars for a command, over `window`: fetched now, the state store's last good copy
+/// where a server cannot be reached (and kept there when it can). What cannot be read is said
+/// on stderr; the command goes on without it, as the daemon does.
+fn calendars(
+    config: &Config,
+    window: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+) -> crate::agenda::Agenda {
+    if config.calendars.is_empty() {
+        return crate::agenda::Agenda::default();
+    }
+    let store = config
+        .state
+        .path
+        .exists()
+        .then(|| crate::store::Store::open(&config.state.path).ok())
+        .flatten();
+    let (agenda, texts) = crate::caldav::read_now(
+        &config.calendars,
+        config.schedule.tz,
+        window,
+        store.as_ref(),
+    );
+    for (source, got) in config.calendars.iter().zip(&texts) {
+        if let crate::caldav::Got::Copy { fetched, error } = &got.got {
+            eprintln!(
+                "plazo: calendar {}: {error}; using the copy fetched {}",
+                source.origin.describe(),
+                fetched
+                    .with_timezone(&config.schedule.tz)
+                    .format("%Y-%m-%d %H:%M %Z")
+            );
+        }
+    }
+    for p in &agenda.problems {
+        eprintln!("plazo: calendar: {p}");
+    }
+    agenda
+}
+
 fn config_failure(err: &config::ConfigError) -> ExitCode {
     eprintln!("plazo: {err}");
     ExitCode::from(EXIT_CONFIG)

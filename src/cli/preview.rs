@@ -43,14 +43,7 @@ pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
     } else {
         let now = crate::clock::now();
         let (_, until) = crate::agenda::window(now);
-        let agenda = crate::agenda::read(
-            &config.calendars,
-            config.schedule.tz,
-            (now - chrono::Duration::days(730), until),
-        );
-        for p in &agenda.problems {
-            eprintln!("plazo: calendar: {p}");
-        }
+        let agenda = super::calendars(config, (now - chrono::Duration::days(730), until));
         with_calendars = config.with_agenda(&agenda);
         &with_calendars
     };

@@ -38,6 +38,7 @@ use crate::smtp::{Mailer, SendError};
 use crate::store::{AwaySetting, Cursor, Queued, Record, Store};
 
 mod backoff;
+mod calendars;
 mod sender;
 mod watcher;
 
@@ -68,10 +69,12 @@ pub struct Options {
 }
 
 /// Everything a task needs that a reload can change.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Runtime {
-    /// The validated config.
+    /// The validated config, with what her calendars say.
     pub config: Config,
+    /// The same before her calendars: what a new reading of them is applied to.
+    pub base: Config,
     /// Its templates.
     pub templates: Templates,
     /// The IMAP server and how to log in.
@@ -98,24 +101,26 @@ impl Runtime {
             let list: Vec<String> = problems.iter().map(|p| p.located(path)).collect();
             return Err(bad(list.join("\n")));
         }
-        // Her calendars: what cannot be read is logged and left out, never a reason to stop.
-        let config = if config.calendars.is_empty() {
-            config
+        // Her calendars as they are at hand (files, and the last good copy of those on
+        // servers); the refresher reads them again at once, and logs what cannot be read.
+        let base = config;
+        let config = if base.calendars.is_empty() {
+            base.clone()
         } else {
-            let agenda = crate::agenda::read(
-                &config.calendars,
-                config.schedule.tz,
+            let store = base
+                .state
+                .path
+                .exists()
+                .then(|| Store::open(&base.state.path).ok())
+                .flatten();
+            let texts = crate::caldav::at_hand(&base.calendars, store.as_ref());
+            let agenda = crate::caldav::agenda_of(
+                &base.calendars,
+                &texts,
+                base.schedule.tz,
                 crate::agenda::window(clock::now()),
             );
-            for p in &agenda.problems {
-                tracing::warn!("calendar: {p}");
-            }
-            tracing::debug!(
-                busy = agenda.busy.len(),
-                days = agenda.days.len(),
-                "calendars read"
-            );
-            config.with_agenda(&agenda)
+            base.with_agenda(&agenda)
         };
         let templates = Templates::load_for(&config).map_err(|e| bad(e.to_string()))?;
         let (fatal, stray): (Vec<_>, Vec<_>) = Templates::check_all(&config)
@@ -145,6 +150,7 @@ impl Runtime {
         let mailer = Mailer::new(&smtp, &smtp_login).map_err(|e| bad(format!("smtp: {e}")))?;
         Ok(Runtime {
             config,
+            base,
             templates,
             imap: (imap, imap_login),
             mailer,
@@ -152,8 +158,15 @@ impl Runtime {
     }
 }
 
-/// How often her calendars are read again while the daemon runs.
-const CALENDAR_REFRESH: Duration = Duration::from_secs(15 * 60);
+impl Runtime {
+    /// This runtime with a new reading of her calendars.
+    pub fn with_agenda(&self, agenda: &crate::agenda::Agenda) -> Runtime {
+        Runtime {
+            config: self.base.with_agenda(agenda),
+            ..self.clone()
+        }
+    }
+}
 
 /// Runs the daemon until a signal stops it (or, with `--once`, until the work is done).
 /// Returns the process exit code.
@@ -197,6 +210,30 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
     let cancel = CancellationToken::new();
     let work = Arc::new(Notify::new());
 
+    // Her calendars are read apart from deciding. A calendar on a server never read before is
+    // waited for once (each fetch has its timeout), so the first replies know it.
+    let (readings, mut read) = tokio::sync::mpsc::channel::<calendars::Reading>(1);
+    let read_now = Arc::new(Notify::new());
+    let mut refresher = calendars::Refresher::new(
+        rx.clone(),
+        readings,
+        read_now.clone(),
+        cancel.clone(),
+        if opts.dry_run {
+            None
+        } else {
+            Some(Store::open(&state)?)
+        },
+    );
+    if (opts.once || refresher.has_unread())
+        && let Some((sources, agenda)) = refresher.round(true).await
+    {
+        let current = rx.borrow().clone();
+        if current.base.calendars == sources {
+            let _ = tx.send(Arc::new(current.with_agenda(&agenda)));
+        }
+    }
+
     if opts.once {
         let mut watcher = Watcher::new(rx.clone(), cancel.clone(), work.clone(), &state, opts)?;
         watcher.catch_up_once().await?;
@@ -215,6 +252,7 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
     }
 
     let tracker = tokio_util::task::TaskTracker::new();
+    tracker.spawn(refresher.run());
     {
         let mut watcher = Watcher::new(rx.clone(), cancel.clone(), work.clone(), &state, opts)?;
         tracker.spawn(async move { watcher.run().await });
@@ -252,22 +290,13 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
         started.elapsed().as_millis()
     );
 
-    // Her calendars are read again every so often, as a reload does (quietly).
-    let mut calendars = tokio::time::interval_at(
-        tokio::time::Instant::now() + CALENDAR_REFRESH,
-        CALENDAR_REFRESH,
-    );
     loop {
-        let has_calendars = !rx.borrow().config.calendars.is_empty();
         tokio::select! {
-            _ = calendars.tick(), if has_calendars => {
-                match Runtime::load(&path) {
-                    Ok(r) if r.config.state.path == state => {
-                        let _ = tx.send(Arc::new(r));
-                        tracing::debug!("calendars read again");
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("calendars not read again: {e}"),
+            Some((sources, agenda)) = read.recv() => {
+                let current = rx.borrow().clone();
+                // A reading made before a reload changed the sources waits for the next one.
+                if current.base.calendars == sources {
+                    let _ = tx.send(Arc::new(current.with_agenda(&agenda)));
                 }
             }
             _ = hup.recv() => {
@@ -277,6 +306,7 @@ pub async fn run(path: PathBuf, opts: Options) -> anyhow::Result<u8> {
                         // The watcher and the sender keep the store they opened at start.
                         let moved = (r.config.state.path != state).then(|| r.config.state.path.clone());
                         let _ = tx.send(Arc::new(r));
+                        read_now.notify_one();
                         match moved {
                             None => tracing::info!("reloaded {}", path.display()),
                             Some(new) => tracing::warn!(

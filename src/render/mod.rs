@@ -113,7 +113,7 @@ fn default_prefix(lang: Lang) -> &'static str {
 }
 
 /// The loaded, parsed templates.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Templates {
     env: Environment<'static>,
     /// Where each template came from: a file, or `None` for built-in.

@@ -95,3 +95,19 @@ pub fn mail(headers: &[&str], body: &str) -> Vec<u8> {
 
 /// The config every gate fixture is judged with.
 pub const FIXTURE_CONFIG: &str = "tests/fixtures/gate/config.toml";
+
+/// `[schedule]` lines opening every weekday with the same `ranges` (`"\"09:00-18:00\""`).
+pub fn every_day(ranges: &str) -> String {
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .map(|d| format!("{d} = [{ranges}]\n"))
+    .collect()
+}
