@@ -99,7 +99,7 @@ fn busy_and_away_events_close_time_and_availability_says_which() {
     assert_eq!(code, Some(0));
     let day: serde_json::Value =
         serde_json::from_str(json.lines().nth(1).expect("tomorrow")).expect("json");
-    assert_eq!(day["free"][0][0], "11:30", "{day}");
+    assert_eq!(day["free"][0]["from"], "11:30", "{day}");
 
     // A request that arrives tomorrow at 08:00 needs two working hours: 13:30, after the train
     // (without the calendar it would be 11:00).
@@ -259,4 +259,75 @@ async fn the_daemon_promises_around_her_calendar_and_rereads_it_at_a_reload() {
         ana.log()
     );
     ana.stop(StdDuration::from_secs(5));
+}
+
+/// The shipped example: `config.example.toml` with `calendar.example.ics` gives a readable
+/// table of 14 days, and `--json` the structure the README documents.
+#[test]
+fn the_example_config_with_the_example_calendar() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = common::root();
+    let example = std::fs::read_to_string(root.join("config.example.toml")).expect("example");
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "{example}\n[[calendar]]\nfile = \"{}\"\n",
+            root.join("calendar.example.ics").display()
+        ),
+    )
+    .expect("config");
+    let (code, table, err) = plazo(dir.path(), &["availability", "--days", "14"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "the example calendar reads cleanly: {err}");
+    assert_eq!(table.lines().count(), 14, "{table}");
+    // Three weeks always hold a Tuesday that is no holiday of the example's.
+    let (_, table, _) = plazo(dir.path(), &["availability", "--days", "21"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        table.contains("[busy 10:00-12:00: event weekly-client-meeting@example]"),
+        "{table}"
+    );
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.starts_with("Thu"))
+            .all(|l| l.contains("free 09:00-14:00  [busy 16:00-19:00") || l.contains("closed")),
+        "{table}"
+    );
+    assert!(
+        !table.contains("gym@example"),
+        "a free event takes nothing: {table}"
+    );
+    assert!(
+        !table.contains("Reunión") && !table.contains("Calle Mayor"),
+        "never titles or places: {table}"
+    );
+    let (code, json, _) = plazo(dir.path(), &["availability", "--days", "21", "--json"]);
+    assert_eq!(code, Some(0));
+    let days: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(days.len(), 21);
+    let tuesday = days
+        .iter()
+        .find(|d| d["busy"][0]["event"] == "weekly-client-meeting@example")
+        .expect("a Tuesday with the meeting");
+    assert_eq!(tuesday["busy"][0]["from"], "10:00", "{tuesday}");
+    assert_eq!(tuesday["busy"][0]["to"], "12:00", "{tuesday}");
+    assert_eq!(tuesday["free"][0]["from"], "09:00", "{tuesday}");
+    assert_eq!(tuesday["free"][0]["to"], "10:00", "{tuesday}");
+    assert!(tuesday["closed"].is_null(), "{tuesday}");
+    let sunday = days
+        .iter()
+        .find(|d| {
+            chrono::NaiveDate::parse_from_str(d["date"].as_str().unwrap(), "%Y-%m-%d")
+                .unwrap()
+                .weekday()
+                == chrono::Weekday::Sun
+        })
+        .expect("a Sunday");
+    assert_eq!(sunday["closed"]["why"], "no hours", "{sunday}");
+    assert!(sunday["closed"]["event"].is_null(), "{sunday}");
+    assert_eq!(sunday["free"], serde_json::json!([]), "{sunday}");
 }

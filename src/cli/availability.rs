@@ -18,21 +18,45 @@ pub struct Args {
     /// How many days ahead, today included.
     #[arg(long, default_value_t = 14)]
     pub days: u32,
-    /// Print one JSON object per day (instants in RFC 3339, local).
+    /// Print one JSON object per day (local HH:MM times; the README documents the keys).
     #[arg(long)]
     pub json: bool,
 }
 
-/// One day of `plazo availability`.
+/// One day of `plazo availability` (one JSON object per line with `--json`; the README
+/// documents the structure).
 #[derive(Debug, Serialize)]
 struct Day {
     date: NaiveDate,
     /// The free working intervals, local times.
-    free: Vec<(String, String)>,
-    /// Why the day is closed, when it is: `holiday`, `away`, or `no hours`.
-    closed: Option<String>,
-    /// Calendar events that took time out of it: (UID, from, to), local times.
-    busy: Vec<(String, String, String)>,
+    free: Vec<Span>,
+    /// Why the day is closed, when it is.
+    closed: Option<Closed>,
+    /// Calendar events that took time out of it, local times.
+    busy: Vec<Taken>,
+}
+
+/// A free interval, local `HH:MM`.
+#[derive(Debug, Serialize)]
+struct Span {
+    from: String,
+    to: String,
+}
+
+/// Why a whole day is closed: `holiday`, `away` or `no hours`, and the calendar event that
+/// closed it (by UID), if one did.
+#[derive(Debug, Serialize)]
+struct Closed {
+    why: &'static str,
+    event: Option<String>,
+}
+
+/// Time an event took, local `HH:MM`.
+#[derive(Debug, Serialize)]
+struct Taken {
+    event: String,
+    from: String,
+    to: String,
 }
 
 /// Runs `plazo availability` with an already loaded config.
@@ -56,16 +80,21 @@ pub fn run(args: Args, config: &Config) -> anyhow::Result<ExitCode> {
         } else {
             day.free
                 .iter()
-                .map(|(a, b)| format!("{a}-{b}"))
+                .map(|s| format!("{}-{}", s.from, s.to))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         let mut line = format!("{}  free {free}", date.format("%a %Y-%m-%d"));
-        if let Some(why) = &day.closed {
-            line.push_str(&format!("  (closed: {why})"));
+        match &day.closed {
+            Some(Closed {
+                why,
+                event: Some(uid),
+            }) => line.push_str(&format!("  (closed: {why} (event {uid}))")),
+            Some(Closed { why, event: None }) => line.push_str(&format!("  (closed: {why})")),
+            None => {}
         }
-        for (uid, a, b) in &day.busy {
-            line.push_str(&format!("  [busy {a}-{b}: event {uid}]"));
+        for t in &day.busy {
+            line.push_str(&format!("  [busy {}-{}: event {}]", t.from, t.to, t.event));
         }
         writeln!(out, "{line}")?;
     }
@@ -76,19 +105,23 @@ fn describe(config: &Config, agenda: &Agenda, date: NaiveDate) -> Day {
     let schedule = &config.schedule;
     let tz = schedule.tz;
     let hm = |t: DateTime<Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
-    let from_event = |kind: &str| {
-        agenda
+    let closed_by = |why: &'static str| Closed {
+        why,
+        event: agenda
             .days
             .iter()
-            .find(|d| d.kind == kind && d.days.first <= date && date <= d.days.last)
-            .map(|d| format!("{kind} (event {})", d.uid))
+            .find(|d| d.kind == why && d.days.first <= date && date <= d.days.last)
+            .map(|d| d.uid.clone()),
     };
     let closed = if schedule.is_holiday(date) {
-        Some(from_event("holiday").unwrap_or_else(|| "holiday".into()))
+        Some(closed_by("holiday"))
     } else if schedule.is_closed(date) {
-        Some(from_event("away").unwrap_or_else(|| "away".into()))
+        Some(closed_by("away"))
     } else if schedule.ranges(chrono::Datelike::weekday(&date)).is_empty() {
-        Some("no hours".into())
+        Some(Closed {
+            why: "no hours",
+            event: None,
+        })
     } else {
         None
     };
@@ -100,14 +133,21 @@ fn describe(config: &Config, agenda: &Agenda, date: NaiveDate) -> Day {
         .busy
         .iter()
         .filter(|b| b.start < end && b.end > start && closed.is_none())
-        .map(|b| (b.uid.clone(), hm(b.start.max(start)), hm(b.end.min(end))))
+        .map(|b| Taken {
+            event: b.uid.clone(),
+            from: hm(b.start.max(start)),
+            to: hm(b.end.min(end)),
+        })
         .collect();
     Day {
         date,
         free: schedule
             .free_on(date)
             .into_iter()
-            .map(|(a, b)| (hm(a), hm(b)))
+            .map(|(a, b)| Span {
+                from: hm(a),
+                to: hm(b),
+            })
             .collect(),
         closed,
         busy,
