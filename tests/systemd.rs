@@ -6,14 +6,20 @@ use std::process::Command;
 mod common;
 
 fn verify(unit_text: &str) -> (bool, String) {
+    verify_as(unit_text, "plazo.service", "plazo.service")
+}
+
+/// Verifies `unit_text` written as `file`, naming the unit `name` (an instance of a template).
+fn verify_as(unit_text: &str, file: &str, name: &str) -> (bool, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("plazo.service");
+    let path = dir.path().join(file);
     // systemd checks that ExecStart exists: point it at the binary under test.
     let text = unit_text.replace("/usr/local/bin/plazo", env!("CARGO_BIN_EXE_plazo"));
     std::fs::write(&path, text).expect("write unit");
     let out = Command::new("systemd-analyze")
         .arg("verify")
-        .arg(&path)
+        .arg(name)
+        .current_dir(dir.path())
         .output()
         .expect("systemd-analyze (Debian package systemd) must be installed");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -31,6 +37,46 @@ fn systemd_analyze_verify_is_clean() {
     // And it does complain about a broken unit, so the check above means something.
     let (ok, stderr) = verify(&unit().replace("Type=notify", "Typo=notify"));
     assert!(!ok, "a misspelt key must be reported: {stderr}");
+}
+
+#[test]
+fn the_template_unit_runs_one_instance_per_config() {
+    let template =
+        std::fs::read_to_string(common::root().join("systemd/plazo@.service")).expect("unit");
+    let (ok, stderr) = verify_as(&template, "plazo@.service", "plazo@studio.service");
+    assert!(ok, "systemd-analyze verify plazo@studio.service:\n{stderr}");
+    let (ok, _) = verify_as(
+        &template.replace("Type=notify", "Typo=notify"),
+        "plazo@.service",
+        "plazo@studio.service",
+    );
+    assert!(!ok, "a misspelt key must be reported");
+    for line in [
+        "ExecStart=/usr/local/bin/plazo run --config /etc/plazo/%i.toml",
+        "StateDirectory=plazo/%i",
+        "LoadCredential=imap:/etc/plazo/%i.imap.password",
+    ] {
+        assert!(template.lines().any(|l| l == line), "missing {line}");
+    }
+    // Every other line is the single unit's: the hardening stays the same.
+    let single = unit();
+    let settings = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.contains("%i"))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut template_settings = settings(&template);
+    template_settings.retain(|l| !l.starts_with("SyslogIdentifier="));
+    assert_eq!(
+        template_settings,
+        settings(&single)
+            .into_iter()
+            .filter(|l| !l.contains("/etc/plazo/")
+                && !l.starts_with("Description=")
+                && l != "StateDirectory=plazo")
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
