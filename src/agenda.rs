@@ -122,6 +122,10 @@ pub fn parse(
     }
     for e in events {
         let uid = e.get_uid().unwrap_or("(no UID)").to_string();
+        let at = || match line_of(text, &uid) {
+            Some(n) => format!("line {n}: event {uid}"),
+            None => format!("event {uid}"),
+        };
         if e.property_value("STATUS")
             .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"))
             || e.property_value("TRANSP")
@@ -130,13 +134,14 @@ pub fn parse(
             continue;
         }
         let Some(start) = e.get_start() else {
-            agenda.problems.push(format!("event {uid}: no DTSTART"));
+            agenda.problems.push(format!("{}: no DTSTART", at()));
             continue;
         };
         let all_day = matches!(start, DatePerhapsTime::Date(_));
         let Some(first) = instant(&start, tz) else {
             agenda.problems.push(format!(
-                "event {uid}: its time zone is not an IANA name plazo knows"
+                "{}: its time zone is not an IANA name plazo knows",
+                at()
             ));
             continue;
         };
@@ -181,7 +186,7 @@ pub fn parse(
                 Err(err) => {
                     agenda
                         .problems
-                        .push(format!("event {uid}: its recurrence cannot be read: {err}"));
+                        .push(format!("{}: its recurrence cannot be read: {err}", at()));
                     continue;
                 }
             }
@@ -232,6 +237,20 @@ fn instant(value: &DatePerhapsTime, tz: Tz) -> Option<DateTime<Utc>> {
 }
 
 /// Whether `words` (a title and categories) hold one of `away_words`, as whole words.
+/// The line (from 1) of the event's `UID` property in `text`, to point at it in a problem.
+fn line_of(text: &str, uid: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            l.trim_end_matches('\r')
+                .strip_prefix("UID")
+                .and_then(|rest| rest.split_once(':'))
+                .is_some_and(|(params, value)| {
+                    (params.is_empty() || params.starts_with(';')) && value.trim() == uid
+                })
+        })
+        .map(|i| i + 1)
+}
+
 fn is_away(words: &str, away_words: &[String]) -> bool {
     let folded = format!(" {} ", crate::lang::folded(words));
     let folded: String = folded
@@ -389,10 +408,10 @@ mod tests {
             MADRID,
             window(utc(2026, 12, 7, 12, 0)),
         );
-        assert!(
-            a.problems.iter().any(|p| p.contains("nozone@test")),
-            "{:?}",
-            a.problems
+        assert_eq!(
+            a.problems,
+            ["line 5: event nozone@test: its time zone is not an IANA name plazo knows"],
+            "the problem points at the event's UID line"
         );
     }
 
