@@ -8,7 +8,8 @@
 //! `TRANSP:TRANSPARENT` is busy; an all-day event, or one whose title or categories hold one of
 //! the source's away words, makes away days; in a source marked `holidays = true` every event
 //! closes its whole days. Cancelled events and free ones change nothing. A `RECURRENCE-ID`
-//! instance replaces the occurrence it names. Times with a `TZID` are read in that IANA zone,
+//! instance replaces the occurrence it names. Times with a `TZID` are read in that IANA zone (and a
+//! Windows zone name, as Outlook and Microsoft 365 write them, as its IANA zone),
 //! floating times and dates in the freelancer's zone.
 //!
 //! [`parse`] is pure (text in, blocks out); `caldav` brings the text (a file, an ICS URL, a
@@ -99,6 +100,14 @@ pub fn parse(
     (from, until): (DateTime<Utc>, DateTime<Utc>),
 ) -> Agenda {
     let mut agenda = Agenda::default();
+    let iana;
+    let text = match with_iana_zones(text) {
+        Some(rewritten) => {
+            iana = rewritten;
+            iana.as_str()
+        }
+        None => text,
+    };
     let calendar: icalendar::Calendar = match text.parse() {
         Ok(c) => c,
         Err(e) => {
@@ -237,6 +246,74 @@ fn instant(value: &DatePerhapsTime, tz: Tz) -> Option<DateTime<Utc>> {
 }
 
 /// Whether `words` (a title and categories) hold one of `away_words`, as whole words.
+/// The text with Windows zone names (`TZID=W. Europe Standard Time`, as Outlook and Microsoft
+/// 365 write them) replaced by their IANA names (CLDR's world-wide default, from the
+/// `windows-timezones` crate), so times and recurrences are read in the right zone. `None`
+/// when there is nothing to replace.
+fn with_iana_zones(text: &str) -> Option<String> {
+    if !text.contains("TZID") {
+        return None;
+    }
+    let mut changed = false;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut rest = line;
+        while let Some(at) = rest.find("TZID") {
+            let (head, tail) = rest.split_at(at + 4);
+            out.push_str(head);
+            rest = tail;
+            // `TZID=NAME` (a parameter, up to `:` or `;`) or `TZID:NAME` (VTIMEZONE's property).
+            let Some(sep) = rest.chars().next().filter(|c| *c == '=' || *c == ':') else {
+                continue;
+            };
+            out.push(sep);
+            rest = &rest[1..];
+            let quoted = rest.starts_with('"');
+            let body = if quoted { &rest[1..] } else { rest };
+            let end = if quoted {
+                body.find('"')
+            } else if sep == ':' {
+                Some(body.trim_end_matches(['\r', '\n']).len())
+            } else {
+                body.find([':', ';'])
+            };
+            let Some(end) = end else { continue };
+            let name = &body[..end];
+            let mapped = name
+                .parse::<Tz>()
+                .is_err()
+                .then(|| {
+                    name.trim()
+                        .parse::<windows_timezones::WindowsTimezone>()
+                        .ok()
+                })
+                .flatten();
+            match mapped {
+                Some(zone) => {
+                    out.push_str(zone.tzdb_id());
+                    changed = true;
+                }
+                None => {
+                    if quoted {
+                        out.push('"');
+                    }
+                    out.push_str(name);
+                    if quoted {
+                        out.push('"');
+                    }
+                }
+            }
+            rest = if quoted {
+                &body[end + 1..]
+            } else {
+                &body[end..]
+            };
+        }
+        out.push_str(rest);
+    }
+    changed.then_some(out)
+}
+
 /// The line (from 1) of the event's `UID` property in `text`, to point at it in a problem.
 fn line_of(text: &str, uid: &str) -> Option<usize> {
     text.lines()
@@ -400,7 +477,7 @@ mod tests {
         );
         assert!(!a.problems.is_empty());
         let text = ics(
-            "BEGIN:VEVENT\nUID:nozone@test\nDTSTART;TZID=W. Europe Standard Time:20261208T100000\nDTEND;TZID=W. Europe Standard Time:20261208T110000\nEND:VEVENT\n",
+            "BEGIN:VEVENT\nUID:nozone@test\nDTSTART;TZID=Middle Earth/Shire:20261208T100000\nDTEND;TZID=Middle Earth/Shire:20261208T110000\nEND:VEVENT\n",
         );
         let a = parse(
             &text,
@@ -413,6 +490,34 @@ mod tests {
             ["line 5: event nozone@test: its time zone is not an IANA name plazo knows"],
             "the problem points at the event's UID line"
         );
+    }
+
+    #[test]
+    fn windows_zone_names_are_read_as_their_iana_zones() {
+        // As Outlook writes it: a VTIMEZONE named the Windows way, a weekly meeting in it.
+        let text = ics(
+            "BEGIN:VTIMEZONE\nTZID:W. Europe Standard Time\nBEGIN:STANDARD\nDTSTART:16010101T030000\n\
+             TZOFFSETFROM:+0200\nTZOFFSETTO:+0100\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10\n\
+             END:STANDARD\nBEGIN:DAYLIGHT\nDTSTART:16010101T020000\nTZOFFSETFROM:+0100\nTZOFFSETTO:+0200\n\
+             RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3\nEND:DAYLIGHT\nEND:VTIMEZONE\n\
+             BEGIN:VEVENT\nUID:outlook@test\nDTSTART;TZID=\"W. Europe Standard Time\":20261020T100000\n\
+             DTEND;TZID=W. Europe Standard Time:20261020T110000\nRRULE:FREQ=WEEKLY;COUNT=2\nEND:VEVENT\n",
+        );
+        let a = parse(
+            &text,
+            &source(false),
+            chrono_tz::America::New_York,
+            window(utc(2026, 10, 1, 0, 0)),
+        );
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        // 10:00 in Madrid: 08:00 UTC in summer time, 09:00 UTC after 25 October.
+        let starts: Vec<_> = a.busy.iter().map(|b| b.start).collect();
+        assert_eq!(starts, [utc(2026, 10, 20, 8, 0), utc(2026, 10, 27, 9, 0)]);
+        assert_eq!(
+            with_iana_zones("DTSTART;TZID=Europe/Madrid:20261020T100000\n"),
+            None
+        );
+        assert_eq!(with_iana_zones("SUMMARY:no zones\n"), None);
     }
 
     #[test]
