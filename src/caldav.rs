@@ -277,14 +277,23 @@ pub fn settle(
 /// What the daemon has at hand without the network: the files, and each calendar on a
 /// server's last good copy (or nothing, when it was never fetched).
 pub fn at_hand(sources: &[CalendarSource], store: Option<&Store>) -> Vec<Texts> {
-    let fetched = sources
+    settle(
+        sources,
+        read_local(sources),
+        store,
+        chrono::DateTime::<Utc>::MIN_UTC,
+    )
+}
+
+/// The files read now; the calendars on servers not fetched.
+fn read_local(sources: &[CalendarSource]) -> Vec<Result<Vec<String>, String>> {
+    sources
         .iter()
         .map(|s| match &s.origin {
             Origin::File(path) => read_file(path).map(|t| vec![t]),
             Origin::Remote(_) => Err("not fetched yet".to_string()),
         })
-        .collect();
-    settle(sources, fetched, store, chrono::DateTime::<Utc>::MIN_UTC)
+        .collect()
 }
 
 /// The agenda of what the sources gave: their events in `window`, and their problems, each
@@ -326,13 +335,7 @@ pub fn read_now(
         return (Agenda::default(), Vec::new());
     }
     let fetched = if sources.iter().all(|s| matches!(s.origin, Origin::File(_))) {
-        sources
-            .iter()
-            .map(|s| match &s.origin {
-                Origin::File(path) => read_file(path).map(|t| vec![t]),
-                Origin::Remote(_) => Err(String::new()),
-            })
-            .collect()
+        read_local(sources)
     } else {
         let fetcher = Fetcher::new();
         match tokio::runtime::Builder::new_current_thread()
