@@ -3,21 +3,26 @@
 //! that are public holidays. Without it plazo promises "mañana a las 9:00" while she is on a
 //! train.
 //!
-//! Parsing and recurrence are the `icalendar` crate's (with `rrule` for RRULE, RDATE and
-//! EXDATE); this module decides what an event means: a timed event that is not
-//! `TRANSP:TRANSPARENT` is busy; an all-day event, or one whose title or categories hold one of
-//! the source's away words, makes away days; in a source marked `holidays = true` every event
-//! closes its whole days. Cancelled events and free ones change nothing. A `RECURRENCE-ID`
-//! instance replaces the occurrence it names. Times with a `TZID` are read in that IANA zone (and a
-//! Windows zone name, as Outlook and Microsoft 365 write them, as its IANA zone),
-//! floating times and dates in the freelancer's zone.
+//! Parsing is the `icalendar` crate's, recurrence the `rrule` crate's; this module decides what
+//! an event means: a timed event that is not `TRANSP:TRANSPARENT` is busy; an all-day event, or
+//! one whose title or categories hold one of the source's away words, makes away days; in a
+//! source marked `holidays = true` every event closes its whole days, free or not (Google marks
+//! its public holidays free). Cancelled events change nothing. A `RECURRENCE-ID` instance
+//! replaces the occurrence it names. Times with a `TZID` are read in that IANA zone (and a
+//! Windows zone name, as Outlook and Microsoft 365 write them, as its IANA zone), floating times
+//! and dates in the freelancer's zone, never the machine's.
+//!
+//! RFC 5545 recurrences are rules on local times, so they are expanded on wall times in the
+//! event's zone and only then placed on the time line: a wall time the clocks skip is no
+//! occurrence (§3.3.10), one they repeat is its first (§3.3.5), and an event lasts its DTEND's
+//! exact difference or its DURATION, whole days counted as local days (§3.3.6).
 //!
 //! [`parse`] is pure (text in, blocks out); `caldav` brings the text (a file, an ICS URL, a
 //! CalDAV collection) and keeps the last good copy.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use icalendar::{CalendarDateTime, Component as _, DatePerhapsTime, Event, EventLike as _};
 use serde::Serialize;
@@ -135,10 +140,13 @@ pub fn parse(
             Some(n) => format!("line {n}: event {uid}"),
             None => format!("event {uid}"),
         };
+        // A public-holiday calendar marks its days TRANSPARENT (Google's do): they make nobody
+        // busy in a free/busy search, yet the day is still a holiday.
         if e.property_value("STATUS")
             .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"))
-            || e.property_value("TRANSP")
-                .is_some_and(|t| t.eq_ignore_ascii_case("TRANSPARENT"))
+            || !source.holidays
+                && e.property_value("TRANSP")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("TRANSPARENT"))
         {
             continue;
         }
@@ -147,49 +155,36 @@ pub fn parse(
             continue;
         };
         let all_day = matches!(start, DatePerhapsTime::Date(_));
-        let Some(first) = instant(&start, tz) else {
+        let (Some(first), Some(zone)) = (instant(&start, tz), event_zone(&start, tz)) else {
             agenda.problems.push(format!(
                 "{}: its time zone is not an IANA name plazo knows",
                 at()
             ));
             continue;
         };
-        let length = match e.get_end().as_ref().and_then(|end| instant(end, tz)) {
-            Some(end) if end > first => end - first,
-            Some(_) => Duration::zero(),
-            None if all_day => Duration::days(1),
-            None => Duration::zero(),
+        let length = match length(e, &start, first, tz) {
+            Ok(length) => length,
+            Err(why) => {
+                agenda.problems.push(format!("{}: {why}", at()));
+                continue;
+            }
         };
         let words = format!(
             "{} {}",
             e.get_summary().unwrap_or_default(),
-            e.property_value("CATEGORIES").unwrap_or_default()
+            e.get_categories().unwrap_or_default().join(" ")
         );
         let away = all_day || is_away(&words, &source.away_words);
-        let occurrences: Vec<DateTime<Utc>> = if e.get_recurrence_id().is_some()
-            || e.property_value("RRULE").is_none() && e.property_value("RDATE").is_none()
-        {
-            vec![first]
-        } else {
-            match e.get_recurrence() {
-                Ok(set) => {
+        let recurring = e.get_recurrence_id().is_none()
+            && (e.property_value("RRULE").is_some() || !values(e, "RDATE").is_empty());
+        let occurrences = if recurring {
+            let wall = wall(&start, zone, tz).unwrap_or(first.naive_utc());
+            match expand(e, wall, zone, tz, length, (from, until)) {
+                Ok(walls) => {
                     let skip = replaced.get(&uid);
-                    set.after((from - length).with_timezone(&icalendar::Tz::UTC))
-                        .before(until.with_timezone(&icalendar::Tz::UTC))
-                        .all(MAX_OCCURRENCES)
-                        .dates
+                    walls
                         .into_iter()
-                        .filter_map(|d| {
-                            if all_day {
-                                // rrule anchors a date at midnight in the machine's zone: the
-                                // date is what counts, read in hers.
-                                let midnight = d.date_naive().and_hms_opt(0, 0, 0)?;
-                                Some(Zone::Named(tz).instant(midnight).to_utc())
-                            } else {
-                                Some(d.with_timezone(&Utc))
-                            }
-                        })
-                        .filter(|d| skip.is_none_or(|s| !s.contains(d)))
+                        .filter(|(_, at)| skip.is_none_or(|s| !s.contains(at)))
                         .collect()
                 }
                 Err(err) => {
@@ -199,17 +194,20 @@ pub fn parse(
                     continue;
                 }
             }
+        } else {
+            let wall = wall(&start, zone, tz).unwrap_or(first.naive_utc());
+            vec![(wall, first)]
         };
-        for at in occurrences {
-            let end = at + length;
+        for (wall, at) in occurrences {
+            let end = length.end(wall, at, zone);
             if end <= from || at >= until {
                 continue;
             }
             if source.holidays || away {
-                let zone = Zone::Named(tz);
-                let first_day = zone.local(at).date();
+                let her = Zone::Named(tz);
+                let first_day = her.local(at).date();
                 // An end at local midnight closes the day before it.
-                let last_day = zone.local(end - Duration::seconds(1)).date();
+                let last_day = her.local(end - Duration::seconds(1)).date();
                 agenda.days.push(Days {
                     days: Holiday {
                         first: first_day,
@@ -229,6 +227,267 @@ pub fn parse(
     }
     agenda.busy.sort_by_key(|b| (b.start, b.end));
     agenda
+}
+
+/// How long each occurrence of an event lasts, as RFC 5545 §3.3.6 counts it: whole days are
+/// nominal (the same wall time a day later: 23 or 25 hours across a DST change), hours,
+/// minutes and seconds exact.
+#[derive(Debug, Clone, Copy)]
+struct Length {
+    days: i64,
+    exact: Duration,
+}
+
+impl Length {
+    /// The end of the occurrence that starts at wall time `wall` (in `zone`), instant `at`.
+    fn end(self, wall: NaiveDateTime, at: DateTime<Utc>, zone: Tz) -> DateTime<Utc> {
+        let start = if self.days == 0 {
+            at
+        } else {
+            Zone::Named(zone)
+                .instant(wall + Duration::days(self.days))
+                .to_utc()
+        };
+        start + self.exact
+    }
+
+    /// At least as long as any occurrence is.
+    fn most(self) -> Duration {
+        Duration::days(self.days + 1) + self.exact
+    }
+}
+
+/// An event's length (RFC 5545 §3.6.1): from DTEND (a date's days nominal, a time's exact
+/// difference), or from DURATION; without either a date lasts a day and a time no time.
+fn length(
+    e: &Event,
+    start: &DatePerhapsTime,
+    first: DateTime<Utc>,
+    tz: Tz,
+) -> Result<Length, String> {
+    let none = Length {
+        days: 0,
+        exact: Duration::zero(),
+    };
+    if let Some(end) = e.get_end() {
+        return Ok(match (start, &end) {
+            (DatePerhapsTime::Date(a), DatePerhapsTime::Date(b)) => Length {
+                days: (*b - *a).num_days().max(0),
+                exact: Duration::zero(),
+            },
+            _ => match instant(&end, tz) {
+                Some(end) if end > first => Length {
+                    days: 0,
+                    exact: end - first,
+                },
+                Some(_) => none,
+                None => return Err("its DTEND's time zone is not an IANA name plazo knows".into()),
+            },
+        });
+    }
+    let all_day = matches!(start, DatePerhapsTime::Date(_));
+    let Some(value) = e.property_value("DURATION") else {
+        return Ok(if all_day {
+            Length {
+                days: 1,
+                exact: Duration::zero(),
+            }
+        } else {
+            none
+        });
+    };
+    let unreadable = || format!("its DURATION {value:?} cannot be read");
+    match iso8601::duration(value.trim()).map_err(|_| unreadable())? {
+        iso8601::Duration::Weeks(w) => Ok(Length {
+            days: 7 * i64::from(w),
+            exact: Duration::zero(),
+        }),
+        iso8601::Duration::YMDHMS {
+            year: 0,
+            month: 0,
+            day,
+            hour,
+            minute,
+            second,
+            millisecond,
+        } => Ok(Length {
+            days: i64::from(day),
+            exact: Duration::hours(hour.into())
+                + Duration::minutes(minute.into())
+                + Duration::seconds(second.into())
+                + Duration::milliseconds(millisecond.into()),
+        }),
+        iso8601::Duration::YMDHMS { .. } => Err(unreadable()),
+    }
+}
+
+/// The zone an event's recurrence is expanded in: its DTSTART's `TZID`, UTC for a UTC time,
+/// hers for a floating time or a date.
+fn event_zone(start: &DatePerhapsTime, tz: Tz) -> Option<Tz> {
+    match start {
+        DatePerhapsTime::DateTime(CalendarDateTime::Utc(_)) => Some(chrono_tz::UTC),
+        DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { tzid, .. }) => tzid.parse().ok(),
+        _ => Some(tz),
+    }
+}
+
+/// A date or time as a wall time in `zone` (a date at midnight, a floating time as written,
+/// a time of another zone converted).
+fn wall(value: &DatePerhapsTime, zone: Tz, tz: Tz) -> Option<NaiveDateTime> {
+    match value {
+        DatePerhapsTime::Date(d) => d.and_hms_opt(0, 0, 0),
+        DatePerhapsTime::DateTime(CalendarDateTime::Floating(n)) => Some(*n),
+        DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, tzid })
+            if tzid.parse::<Tz>().ok() == Some(zone) =>
+        {
+            Some(*date_time)
+        }
+        other => Some(instant(other, tz)?.with_timezone(&zone).naive_local()),
+    }
+}
+
+/// Every value of a list property such as RDATE or EXDATE (several properties, each a
+/// comma-separated list; a PERIOD counts by its start), each with its property's `TZID` and
+/// `VALUE=DATE`. `None` in the list for a value that cannot be read.
+fn values(e: &Event, key: &str) -> Vec<Option<DatePerhapsTime>> {
+    let single = e.properties().get(key);
+    let multi = e.multi_properties().get(key);
+    single
+        .into_iter()
+        .chain(multi.into_iter().flatten())
+        .flat_map(|p| {
+            p.value().split(',').map(move |v| {
+                let v = v.split('/').next().unwrap_or(v).trim();
+                let mut one = icalendar::Property::new(key, v);
+                if let Some(tzid) = p.params().get("TZID") {
+                    one.add_parameter("TZID", tzid.value());
+                }
+                if p.params()
+                    .get("VALUE")
+                    .is_some_and(|t| t.value().eq_ignore_ascii_case("DATE"))
+                {
+                    one.add_parameter("VALUE", "DATE");
+                }
+                DatePerhapsTime::from_property(&one)
+            })
+        })
+        .collect()
+}
+
+/// A wall time as the `rrule` crate expands it: RFC 5545 recurrences are rules on local
+/// times, so they are expanded on wall times (written as UTC, which has no DST) and only then
+/// placed in the event's zone.
+fn as_rule_time(wall: NaiveDateTime) -> DateTime<rrule::Tz> {
+    rrule::Tz::UTC.from_utc_datetime(&wall)
+}
+
+/// The occurrences (wall time in `zone`, instant) of a recurring event that touch `window`:
+/// DTSTART, its RRULE, its RDATEs, less its EXDATEs (RFC 5545 §3.8.5), expanded on wall
+/// times. A wall time the rule gives that does not exist (in a spring-forward gap) is no
+/// occurrence and is not counted against COUNT (§3.3.10); one that happens twice is its first
+/// (§3.3.5); DTSTART and an RDATE in a gap are read with the offset before it (§3.3.5).
+fn expand(
+    e: &Event,
+    start: NaiveDateTime,
+    zone: Tz,
+    tz: Tz,
+    length: Length,
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Vec<(NaiveDateTime, DateTime<Utc>)>, String> {
+    let list = |key| {
+        values(e, key)
+            .into_iter()
+            .map(|v| v.and_then(|v| wall(&v, zone, tz)))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(format!("an {key} cannot be read"))
+    };
+    let rdates = list("RDATE")?;
+    let exdates = list("EXDATE")?;
+    let rule = match e.property_value("RRULE") {
+        None => None,
+        Some(value) => {
+            // UNTIL is read here, in the event's zone: the crate would read a floating or
+            // date UNTIL in the machine's zone.
+            let (untils, parts): (Vec<&str>, Vec<&str>) = value
+                .split(';')
+                .partition(|p| p.trim().to_ascii_uppercase().starts_with("UNTIL="));
+            let mut rule: rrule::RRule<rrule::Unvalidated> = format!("RRULE:{}", parts.join(";"))
+                .parse()
+                .map_err(|err: rrule::RRuleError| err.to_string())?;
+            if let Some(u) = untils.first() {
+                let v = u.trim()[6..].trim();
+                let last = DatePerhapsTime::from_property(&icalendar::Property::new("UNTIL", v))
+                    .and_then(|v| wall(&v, zone, tz))
+                    .ok_or_else(|| format!("its UNTIL {v:?} cannot be read"))?;
+                rule = rule.until(as_rule_time(last));
+            }
+            Some(rule)
+        }
+    };
+    let count = rule.as_ref().and_then(|r| r.get_count());
+    // Wall times are within a day of their instants, whatever the zone.
+    let low = as_rule_time((from - length.most() - Duration::days(1)).naive_utc());
+    let high = as_rule_time((until + Duration::days(1)).naive_utc());
+    let dt_start = as_rule_time(start);
+    let place = |wall: NaiveDateTime| match zone.from_local_datetime(&wall) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.to_utc()),
+        LocalResult::None if wall == start || rdates.contains(&wall) => {
+            Some(Zone::Named(zone).instant(wall).to_utc())
+        }
+        LocalResult::None => None,
+    };
+    let mut skipped = 0;
+    loop {
+        let mut set = rrule::RRuleSet::new(dt_start);
+        match (&rule, count) {
+            (Some(rule), Some(n)) => {
+                set = set.rrule(
+                    rule.clone()
+                        .count(n + skipped)
+                        .validate(dt_start)
+                        .map_err(|err| err.to_string())?,
+                );
+            }
+            (Some(rule), None) => {
+                set = set
+                    .rrule(
+                        rule.clone()
+                            .validate(dt_start)
+                            .map_err(|err| err.to_string())?,
+                    )
+                    .after(low);
+            }
+            (None, _) => set = set.rdate(dt_start).after(low),
+        }
+        for r in &rdates {
+            set = set.rdate(as_rule_time(*r));
+        }
+        for x in &exdates {
+            set = set.exdate(as_rule_time(*x));
+        }
+        let limit = if count.is_some() {
+            u16::MAX
+        } else {
+            MAX_OCCURRENCES
+        };
+        let walls: Vec<NaiveDateTime> = set
+            .before(high)
+            .all(limit)
+            .dates
+            .into_iter()
+            .map(|d| d.naive_utc())
+            .collect();
+        let placed: Vec<_> = walls
+            .iter()
+            .filter_map(|w| Some((*w, place(*w)?)))
+            .collect();
+        let gaps = (walls.len() - placed.len()) as u32;
+        // Instances in a gap do not count: ask the rule for as many more.
+        if count.is_none() || gaps == skipped || skipped > 64 {
+            return Ok(placed);
+        }
+        skipped = gaps;
+    }
 }
 
 /// A DTSTART / DTEND / RECURRENCE-ID as an instant: a date at local midnight in `tz`, a
@@ -490,6 +749,36 @@ mod tests {
             ["line 5: event nozone@test: its time zone is not an IANA name plazo knows"],
             "the problem points at the event's UID line"
         );
+    }
+
+    #[test]
+    fn unreadable_lengths_and_recurrence_parts_are_problems_of_their_event() {
+        let text = ics(
+            "BEGIN:VEVENT\nUID:dur@test\nDTSTART:20261208T100000Z\nDURATION:soon\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:months@test\nDTSTART:20261208T100000Z\nDURATION:P1M\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:until@test\nDTSTART:20261208T100000Z\nDTEND:20261208T110000Z\nRRULE:FREQ=DAILY;UNTIL=someday\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:exdate@test\nDTSTART:20261208T100000Z\nDTEND:20261208T110000Z\nRRULE:FREQ=DAILY;COUNT=2\nEXDATE:yesterday\nEND:VEVENT\n\
+             BEGIN:VEVENT\nUID:ok@test\nDTSTART:20261209T100000Z\nDURATION:PT30M\nRRULE:FREQ=DAILY;UNTIL=20261210\nEND:VEVENT\n",
+        );
+        let a = parse(
+            &text,
+            &source(false),
+            MADRID,
+            window(utc(2026, 12, 7, 12, 0)),
+        );
+        assert_eq!(
+            a.problems,
+            [
+                "line 5: event dur@test: its DURATION \"soon\" cannot be read",
+                "line 10: event months@test: its DURATION \"P1M\" cannot be read",
+                "line 15: event until@test: its recurrence cannot be read: its UNTIL \"someday\" cannot be read",
+                "line 21: event exdate@test: its recurrence cannot be read: an EXDATE cannot be read",
+            ]
+        );
+        // UNTIL as a date is midnight in the event's zone (UTC here), inclusive: the 9th at
+        // 10:00 only, the 10th's is after it.
+        let busy: Vec<_> = a.busy.iter().map(|b| (b.start, b.end - b.start)).collect();
+        assert_eq!(busy, [(utc(2026, 12, 9, 10, 0), Duration::minutes(30))]);
     }
 
     #[test]
