@@ -4,7 +4,9 @@
 //! lettre speaks the protocol (commands, answers, STARTTLS, AUTH); this module owns the
 //! connection: TCP with Nagle off from [`crate::net`] (lettre's own pool writes the end of the
 //! data as a separate small record and waits 40 ms for the server's delayed ACK on every reply),
-//! kept warm between replies and checked with NOOP after a quiet spell. A failure before the
+//! kept warm between replies and checked with NOOP after a quiet spell. When the server offers
+//! PIPELINING (RFC 2920), MAIL FROM, RCPT TO and DATA go out in one write and their answers are
+//! read in order: two round trips fewer per reply. A failure before the
 //! message was sent leaves nothing at the server: try again later. After the message was sent
 //! and before the server's final answer, the reply may or may not have been delivered: it is
 //! uncertain, and never sent a second time.
@@ -19,7 +21,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
 use crate::config::{Security, Server};
@@ -71,6 +73,13 @@ impl AsyncTokioStream for Stream {
     }
 }
 
+/// One connection to the server, and what it offers that lettre does not keep.
+struct Conn {
+    smtp: AsyncSmtpConnection,
+    /// The server offered PIPELINING (RFC 2920).
+    pipelining: bool,
+}
+
 /// How the connection logs in.
 enum Login {
     /// A password.
@@ -100,7 +109,7 @@ struct Inner {
     timeout: Duration,
     hello: ClientId,
     /// Connections kept between replies (at most `smtp.connections`), the latest used last.
-    warm: tokio::sync::Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
+    warm: tokio::sync::Mutex<Vec<(Conn, Instant)>>,
     keep: usize,
 }
 
@@ -114,12 +123,12 @@ impl std::fmt::Debug for Mailer {
 
 /// A transaction opened up to DATA's `354`: the server waits for the message.
 pub struct Transaction {
-    conn: AsyncSmtpConnection,
+    conn: Conn,
 }
 
 /// A connection ready for a transaction: connected, greeted, secured and logged in.
 pub struct Ready {
-    conn: AsyncSmtpConnection,
+    conn: Conn,
     /// Kept from an earlier reply (it may have gone stale since).
     reused: bool,
 }
@@ -197,7 +206,7 @@ impl Mailer {
             }
             if idle < WARM_LIMIT
                 && matches!(
-                    tokio::time::timeout(self.inner.timeout, conn.test_connected()).await,
+                    tokio::time::timeout(self.inner.timeout, conn.smtp.test_connected()).await,
                     Ok(true)
                 )
             {
@@ -256,7 +265,7 @@ impl Mailer {
     pub async fn finish(&self, tx: Transaction, message: &[u8]) -> Result<(), SendError> {
         let Transaction { mut conn } = tx;
         let t = self.inner.timeout;
-        match tokio::time::timeout(t, conn.message(message)).await {
+        match tokio::time::timeout(t, conn.smtp.message(message)).await {
             Ok(Ok(_)) => {
                 let extra = {
                     let mut warm = self.inner.warm.lock().await;
@@ -287,10 +296,12 @@ impl Mailer {
         }
     }
 
-    /// MAIL FROM, RCPT TO and DATA, each within the timeout.
+    /// MAIL FROM, RCPT TO and DATA, each answer within the timeout: pipelined in one write
+    /// when the server offers it, else one by one. The first refusal ends the transaction (the
+    /// connection is then closed, so the answers still on their way do not matter).
     async fn envelope(
         &self,
-        conn: &mut AsyncSmtpConnection,
+        conn: &mut Conn,
         envelope: &Envelope,
         message: &[u8],
     ) -> Result<(), Failure> {
@@ -301,7 +312,11 @@ impl Mailer {
             .chain(envelope.to())
             .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
         if non_ascii {
-            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            if !conn
+                .smtp
+                .server_info()
+                .supports_feature(Extension::SmtpUtfEight)
+            {
                 return Err(Failure::Refused(
                     "the addresses are not ASCII and the server has no SMTPUTF8".into(),
                 ));
@@ -309,7 +324,11 @@ impl Mailer {
             options.push(MailParameter::SmtpUtfEight);
         }
         if !message.is_ascii() {
-            if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            if !conn
+                .smtp
+                .server_info()
+                .supports_feature(Extension::EightBitMime)
+            {
                 return Err(Failure::Refused(
                     "the message is not ASCII and the server has no 8BITMIME".into(),
                 ));
@@ -317,17 +336,31 @@ impl Mailer {
             options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
         let t = self.inner.timeout;
-        let from = envelope.from().cloned();
-        step(t, "MAIL FROM", conn.command(Mail::new(from, options))).await?;
-        for to in envelope.to() {
-            step(
-                t,
-                "RCPT TO",
-                conn.command(Rcpt::new(to.clone(), Vec::new())),
-            )
-            .await?;
+        let mail = Mail::new(envelope.from().cloned(), options);
+        let rcpts: Vec<Rcpt> = envelope
+            .to()
+            .iter()
+            .map(|to| Rcpt::new(to.clone(), Vec::new()))
+            .collect();
+        let smtp = &mut conn.smtp;
+        if conn.pipelining {
+            let mut batch = mail.to_string();
+            for rcpt in &rcpts {
+                batch.push_str(&rcpt.to_string());
+            }
+            batch.push_str(&Data.to_string());
+            step(t, "MAIL FROM", smtp.command(batch)).await?;
+            for _ in &rcpts {
+                step(t, "RCPT TO", smtp.read_response()).await?;
+            }
+            step(t, "DATA", smtp.read_response()).await?;
+            return Ok(());
         }
-        step(t, "DATA", conn.command(Data)).await?;
+        step(t, "MAIL FROM", smtp.command(mail)).await?;
+        for rcpt in rcpts {
+            step(t, "RCPT TO", smtp.command(rcpt)).await?;
+        }
+        step(t, "DATA", smtp.command(Data)).await?;
         Ok(())
     }
 
@@ -342,7 +375,7 @@ impl Mailer {
     }
 
     /// Opens a new connection, logged in; with OAuth2, a refused token is refreshed once.
-    async fn open(&self) -> Result<AsyncSmtpConnection, SendError> {
+    async fn open(&self) -> Result<Conn, SendError> {
         let source = match &self.inner.login {
             Login::Password(password) => {
                 return match self.connect(password).await {
@@ -385,7 +418,7 @@ impl Mailer {
     }
 
     /// Connects, secures, greets and logs in with `secret` (a password or an access token).
-    async fn connect(&self, secret: &str) -> Result<AsyncSmtpConnection, OpenError> {
+    async fn connect(&self, secret: &str) -> Result<Conn, OpenError> {
         let inner = &*self.inner;
         let t = inner.timeout;
         let name = &inner.name;
@@ -434,6 +467,17 @@ impl Mailer {
                 .await
                 .map_err(transient)?;
         }
+        // lettre keeps only the EHLO keywords it acts on; PIPELINING is read from a second EHLO,
+        // before the login, where one is always allowed (RFC 5321 §4.1.4). One round trip per
+        // connection, two saved on every reply it carries.
+        let ehlo = step(t, "EHLO", conn.command(Ehlo::new(inner.hello.clone())))
+            .await
+            .map_err(transient)?;
+        let pipelining = ehlo.message().skip(1).any(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING"))
+        });
         let (mechanisms, user) = match inner.login {
             Login::Password(_) => (
                 &[Mechanism::Plain, Mechanism::Login][..],
@@ -443,7 +487,16 @@ impl Mailer {
         };
         let credentials = Credentials::new(user.clone(), secret.to_string());
         match step(t, "AUTH", conn.auth(mechanisms, &credentials)).await {
-            Ok(_) => Ok(conn),
+            Ok(_) => {
+                tracing::debug!(
+                    "smtp: {name}: connected{}",
+                    if pipelining { " (PIPELINING)" } else { "" }
+                );
+                Ok(Conn {
+                    smtp: conn,
+                    pipelining,
+                })
+            }
             Err(Failure::Smtp(e)) if e.is_permanent() || token_refused(&e) => {
                 Err(OpenError::LoginRefused(e))
             }
@@ -505,6 +558,6 @@ async fn step<T>(
 }
 
 /// QUIT, briefly: a connection that does not answer is simply dropped.
-async fn close(mut conn: AsyncSmtpConnection, t: Duration) {
-    let _ = tokio::time::timeout(t.min(Duration::from_secs(5)), conn.quit()).await;
+async fn close(mut conn: Conn, t: Duration) {
+    let _ = tokio::time::timeout(t.min(Duration::from_secs(5)), conn.smtp.quit()).await;
 }

@@ -236,3 +236,50 @@ async fn a_burst_goes_out_on_several_connections_each_reply_once_without_the_40m
     );
     ana.stop(Duration::from_secs(10));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_offering_pipelining_gets_mail_rcpt_and_data_in_one_batch() {
+    // Every connection insists on PIPELINING: it answers MAIL FROM only once RCPT TO and DATA
+    // arrived behind it.
+    let fake = FakeSmtp::start(&[Act::Pipelining; 8]);
+    let s = servers();
+    let mut ana = sending_through(&fake.config("10s"));
+    let clients: Vec<(String, String)> = (0..3).map(|_| s.user("pipelined")).collect();
+    ana.start();
+    for (c, _) in &clients {
+        let m = client_mail(c, &ana.address, "Pedido", "Te paso el pedido", &[]);
+        s.deliver(c, &ana.address, &m).await;
+    }
+    fake.wait_for(clients.len(), Duration::from_secs(30), || ana.log());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        fake.received().len(),
+        clients.len(),
+        "each once:\n{}",
+        ana.log()
+    );
+    assert_eq!(
+        fake.pipelined(),
+        clients.len(),
+        "every transaction in one batch:\n{}",
+        ana.log()
+    );
+    ana.stop(Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recipient_refused_in_a_pipelined_batch_fails_the_reply_with_the_servers_words() {
+    let fake = FakeSmtp::start(&[Act::PipeliningRejectRcpt]);
+    let mut ana = one_mail_through(&fake, "5s").await;
+    wait_delivery(&ana, "failed", Duration::from_secs(30));
+    assert!(
+        ana.log().contains("5.1.1 no such user here"),
+        "the server's words are logged:\n{}",
+        ana.log()
+    );
+    assert_eq!(fake.pipelined(), 1, "{}", ana.log());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(fake.received().is_empty(), "nothing delivered");
+    assert_eq!(fake.connections(), 1, "never tried again:\n{}", ana.log());
+    ana.stop(Duration::from_secs(10));
+}
