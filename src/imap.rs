@@ -755,7 +755,9 @@ pub fn pending_changes(session: &mut ImapSession) -> bool {
 /// Why an IDLE ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Woken {
-    /// The server sent news (new mail, most likely).
+    /// The server reported new mail (EXISTS).
+    Mail,
+    /// The server sent other news (flags, expunges).
     News,
     /// The IDLE period ran out; re-issue it.
     Timeout,
@@ -777,7 +779,7 @@ pub async fn idle(
     check: Duration,
     stop: &CancellationToken,
 ) -> Result<(ImapSession, Woken), ImapError> {
-    use async_imap::imap_proto::{Response, Status};
+    use async_imap::imap_proto::{MailboxDatum, Response, Status};
     let mut handle = session.idle();
     step(handle.init()).await?;
     let end = tokio::time::Instant::now() + period;
@@ -802,6 +804,7 @@ pub async fn idle(
                     status: Status::Ok, ..
                 }
                 | Response::Continue { .. } => {}
+                Response::MailboxData(MailboxDatum::Exists(_)) => break Woken::Mail,
                 _ => break Woken::News,
             },
         }

@@ -6,12 +6,14 @@
 //! data as a separate small record and waits 40 ms for the server's delayed ACK on every reply),
 //! kept warm between replies and checked with NOOP after a quiet spell. When the server offers
 //! PIPELINING (RFC 2920), MAIL FROM, RCPT TO and DATA go out in one write and their answers are
-//! read in order: two round trips fewer per reply. A failure before the
+//! read in order: two round trips fewer per reply. News of mail opens a connection ahead when
+//! none is open ([`Mailer::prewarm`]). A failure before the
 //! message was sent leaves nothing at the server: try again later. After the message was sent
 //! and before the server's final answer, the reply may or may not have been delivered: it is
 //! uncertain, and never sent a second time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use lettre::Address;
@@ -78,6 +80,23 @@ struct Conn {
     smtp: AsyncSmtpConnection,
     /// The server offered PIPELINING (RFC 2920).
     pipelining: bool,
+    _live: Live,
+}
+
+/// Counts a connection in [`Inner::live`] while it exists.
+struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    fn new(count: &Arc<AtomicUsize>) -> Live {
+        count.fetch_add(1, Ordering::AcqRel);
+        Live(count.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// How the connection logs in.
@@ -111,6 +130,11 @@ struct Inner {
     /// Connections kept between replies (at most `smtp.connections`), the latest used last.
     warm: tokio::sync::Mutex<Vec<(Conn, Instant)>>,
     keep: usize,
+    /// Held while a connection is opened ahead of a reply ([`Mailer::prewarm`]); what went
+    /// wrong with the last one.
+    ahead: Arc<tokio::sync::Mutex<Option<SendError>>>,
+    /// Our connections to the server now, warm or carrying a reply.
+    live: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -190,6 +214,8 @@ impl Mailer {
                 hello,
                 warm: tokio::sync::Mutex::new(Vec::new()),
                 keep: server.connections.max(1),
+                ahead: Arc::default(),
+                live: Arc::default(),
             }),
         })
     }
@@ -198,7 +224,15 @@ impl Mailer {
     /// NOOP after a few quiet seconds), else a new one. Nothing of a reply has been sent yet, so every failure
     /// here is safe to retry.
     pub async fn ready(&self) -> Result<Ready, SendError> {
-        let warm = self.inner.warm.lock().await.pop();
+        let mut warm = self.inner.warm.lock().await.pop();
+        // One being opened ahead ([`Mailer::prewarm`]) is this reply's: wait for it rather
+        // than open a second.
+        if warm.is_none() && self.inner.ahead.try_lock().is_err() {
+            if let Some(e) = self.inner.ahead.lock().await.take() {
+                return Err(e);
+            }
+            warm = self.inner.warm.lock().await.pop();
+        }
         if let Some((mut conn, since)) = warm {
             let idle = since.elapsed();
             if idle < WARM_QUIET {
@@ -218,6 +252,33 @@ impl Mailer {
             conn: self.open().await?,
             reused: false,
         })
+    }
+
+    /// New mail was announced: when the server has no connection of ours (none warm, none
+    /// carrying a reply), opens one in the background, so a reply the mail may need finds it
+    /// ready instead of waiting for the connect, TLS and login after the decision. A reply
+    /// that comes while it is being opened waits for it (and reports its failure as its own).
+    pub fn prewarm(&self) {
+        if self.inner.live.load(Ordering::Acquire) > 0 {
+            return;
+        }
+        let Ok(mut failed) = self.inner.ahead.clone().try_lock_owned() else {
+            return;
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            *failed = None;
+            match this.open().await {
+                Ok(conn) => this.inner.warm.lock().await.push((conn, Instant::now())),
+                Err(e) => {
+                    tracing::debug!(
+                        "smtp: {}: no connection opened ahead of a reply: {e}",
+                        this.inner.name
+                    );
+                    *failed = Some(e);
+                }
+            }
+        });
     }
 
     /// Opens the transaction for `message` from `from` to `to` over `ready`: MAIL FROM, RCPT
@@ -495,6 +556,7 @@ impl Mailer {
                 Ok(Conn {
                     smtp: conn,
                     pipelining,
+                    _live: Live::new(&inner.live),
                 })
             }
             Err(Failure::Smtp(e)) if e.is_permanent() || token_refused(&e) => {

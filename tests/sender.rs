@@ -157,6 +157,10 @@ async fn a_kill_before_mail_from_leaves_the_reply_queued_and_it_is_sent_after_re
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The connection may be opened ahead, while the mail is decided: the reply is queued,
+    // and the sender waits on that silent connection.
+    wait_delivery(&ana, "queued", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
     ana.kill9();
     assert_eq!(delivery(&ana).as_deref(), Some("queued"), "{}", ana.log());
     ana.start();
@@ -281,5 +285,48 @@ async fn a_recipient_refused_in_a_pipelined_batch_fails_the_reply_with_the_serve
     std::thread::sleep(Duration::from_secs(2));
     assert!(fake.received().is_empty(), "nothing delivered");
     assert_eq!(fake.connections(), 1, "never tried again:\n{}", ana.log());
+    ana.stop(Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn news_of_mail_opens_the_smtp_connection_before_a_reply_needs_it() {
+    let fake = FakeSmtp::start(&[]);
+    let s = servers();
+    let mut ana = sending_through(&fake.config("10s"));
+    let (list, _) = s.user("list");
+    let (client, _) = s.user("client");
+    ana.start();
+    ana.wait_log("(IDLE)", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(fake.connections(), 0, "nothing opened before mail came");
+    // A list mail gets no reply, but its news opens a connection while it is decided.
+    let m = client_mail(
+        &list,
+        &ana.address,
+        "Boletín",
+        "Novedades",
+        &["List-Id: <news.example>"],
+    );
+    s.deliver(&list, &ana.address, &m).await;
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while fake.connections() == 0 {
+        assert!(
+            std::time::Instant::now() < end,
+            "no connection opened ahead:\n{}",
+            ana.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(fake.received().is_empty());
+    // A client's mail right after goes out on that connection.
+    let m = client_mail(&client, &ana.address, "Cambios", "¿Puedes mirarlo?", &[]);
+    s.deliver(&client, &ana.address, &m).await;
+    fake.wait_for(1, Duration::from_secs(20), || ana.log());
+    assert_eq!(
+        fake.connections(),
+        1,
+        "the reply used the connection opened ahead:\n{}",
+        ana.log()
+    );
     ana.stop(Duration::from_secs(10));
 }

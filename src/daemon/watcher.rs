@@ -244,7 +244,7 @@ impl Watcher {
                     }
                     imap::noop(&mut session).await?;
                     if imap::pending_changes(&mut session) {
-                        break Woken::Timeout;
+                        break Woken::News;
                     }
                 }
             } else if idle {
@@ -273,6 +273,10 @@ impl Watcher {
                 } else {
                     Ended::Reloaded
                 });
+            }
+            // Mail is coming: the SMTP connection opens while it is fetched and decided.
+            if woken == Woken::Mail && !self.opts.dry_run {
+                runtime.mailer.prewarm();
             }
         }
     }
