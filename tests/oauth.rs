@@ -607,8 +607,10 @@ async fn authorization_server_down_backs_off_keeps_the_grant_and_recovers() {
         }
     }
     let _restart = Restart(s);
-    s.control("stop-oauth");
+    // Counted before the stop: the next attempt may fail (and log) while the stop is under way.
+    // The 503 again would not be logged (the same error, once per period).
     let gone = ana.log().matches("reconnecting in").count();
+    s.control("stop-oauth");
     // Another error (the endpoint refuses connections): logged at once, still backing off.
     ana.wait_log_count("reconnecting in", gone + 1, Duration::from_secs(20));
     assert!(
