@@ -176,10 +176,10 @@ pub fn parse(
         );
         let away = all_day || is_away(&words, &source.away_words);
         let recurring = e.get_recurrence_id().is_none()
-            && (e.property_value("RRULE").is_some() || !values(e, "RDATE").is_empty());
+            && (e.property_value("RRULE").is_some() || listed(e, "RDATE"));
+        let start = wall(&start, zone, tz).unwrap_or(first.naive_utc());
         let occurrences = if recurring {
-            let wall = wall(&start, zone, tz).unwrap_or(first.naive_utc());
-            match expand(e, wall, zone, tz, length, (from, until)) {
+            match expand(e, start, zone, tz, length, (from, until)) {
                 Ok(walls) => {
                     let skip = replaced.get(&uid);
                     walls
@@ -195,8 +195,7 @@ pub fn parse(
                 }
             }
         } else {
-            let wall = wall(&start, zone, tz).unwrap_or(first.naive_utc());
-            vec![(wall, first)]
+            vec![(start, first)]
         };
         for (wall, at) in occurrences {
             let end = length.end(wall, at, zone);
@@ -346,6 +345,11 @@ fn wall(value: &DatePerhapsTime, zone: Tz, tz: Tz) -> Option<NaiveDateTime> {
     }
 }
 
+/// Whether the event has a property `key` (once or several times).
+fn listed(e: &Event, key: &str) -> bool {
+    e.properties().contains_key(key) || e.multi_properties().contains_key(key)
+}
+
 /// Every value of a list property such as RDATE or EXDATE (several properties, each a
 /// comma-separated list; a PERIOD counts by its start), each with its property's `TZID` and
 /// `VALUE=DATE`. `None` in the list for a value that cannot be read.
@@ -429,12 +433,10 @@ fn expand(
     let low = as_rule_time((from - length.most() - Duration::days(1)).naive_utc());
     let high = as_rule_time((until + Duration::days(1)).naive_utc());
     let dt_start = as_rule_time(start);
-    let place = |wall: NaiveDateTime| match zone.from_local_datetime(&wall) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.to_utc()),
-        LocalResult::None if wall == start || rdates.contains(&wall) => {
-            Some(Zone::Named(zone).instant(wall).to_utc())
-        }
-        LocalResult::None => None,
+    let place = |wall: NaiveDateTime| {
+        let skipped = matches!(zone.from_local_datetime(&wall), LocalResult::None);
+        (!skipped || wall == start || rdates.contains(&wall))
+            .then(|| Zone::Named(zone).instant(wall).to_utc())
     };
     let mut skipped = 0;
     loop {

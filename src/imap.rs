@@ -757,7 +757,7 @@ pub fn pending_changes(session: &mut ImapSession) -> bool {
 pub enum Woken {
     /// The server reported new mail (EXISTS).
     Mail,
-    /// The server sent other news (flags, expunges).
+    /// The server sent other news (flags, expunges), or news a NOOP poll cannot tell apart.
     News,
     /// The IDLE period ran out; re-issue it.
     Timeout,

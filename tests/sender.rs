@@ -148,15 +148,7 @@ async fn a_kill_before_mail_from_leaves_the_reply_queued_and_it_is_sent_after_re
     // transaction when it is killed.
     let fake = FakeSmtp::start(&[Act::SilentAtConnect]);
     let mut ana = one_mail_through(&fake, "60s").await;
-    let end = std::time::Instant::now() + Duration::from_secs(30);
-    while fake.connections() == 0 {
-        assert!(
-            std::time::Instant::now() < end,
-            "no connection:\n{}",
-            ana.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    fake.wait_connections(1, Duration::from_secs(30), || ana.log());
     // The connection may be opened ahead, while the mail is decided: the reply is queued,
     // and the sender waits on that silent connection.
     wait_delivery(&ana, "queued", Duration::from_secs(10));
@@ -308,15 +300,7 @@ async fn news_of_mail_opens_the_smtp_connection_before_a_reply_needs_it() {
         &["List-Id: <news.example>"],
     );
     s.deliver(&list, &ana.address, &m).await;
-    let end = std::time::Instant::now() + Duration::from_secs(10);
-    while fake.connections() == 0 {
-        assert!(
-            std::time::Instant::now() < end,
-            "no connection opened ahead:\n{}",
-            ana.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    fake.wait_connections(1, Duration::from_secs(10), || ana.log());
     assert!(fake.received().is_empty());
     // A client's mail right after goes out on that connection.
     let m = client_mail(&client, &ana.address, "Cambios", "¿Puedes mirarlo?", &[]);

@@ -145,6 +145,20 @@ impl FakeSmtp {
             .clone()
     }
 
+    /// Waits until `n` connections were accepted; panics after `timeout` with `context`.
+    pub fn wait_connections(&self, n: usize, timeout: Duration, context: impl Fn() -> String) {
+        let end = Instant::now() + timeout;
+        while self.connections() < n {
+            assert!(
+                Instant::now() < end,
+                "the fake SMTP server accepted {} of {n} connections within {timeout:?}:\n{}",
+                self.connections(),
+                context()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until `n` messages arrived; panics after `timeout` with `context`.
     pub fn wait_for(&self, n: usize, timeout: Duration, context: impl Fn() -> String) {
         let end = Instant::now() + timeout;
